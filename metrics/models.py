@@ -1,0 +1,1 @@
+"""Incidents, KPIs and DORA metrics arrive with the metrics issues."""

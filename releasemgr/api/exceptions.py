@@ -1,0 +1,36 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from releasemgr.decisions import DomainError
+
+
+def exception_handler(exc, context):
+    """Map domain errors to HTTP: rule said no → 409 (or 403), protected delete → 409."""
+    if isinstance(exc, DomainError):
+        body = {
+            "detail": exc.message,
+            "code": exc.code,
+            "checks": [{"code": r.code, "passed": r.passed, "message": r.message} for r in exc.reasons],
+        }
+        result = getattr(exc, "result", None)
+        if result is not None:
+            body["status"] = result.status
+            body["checks"] = result.checks
+            body["decision_id"] = str(result.record.pk) if result.record else None
+            body["retry_after"] = result.retry_after.isoformat() if result.retry_after else None
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        related = sorted({str(o) for o in list(exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects)[:10]})
+        return Response(
+            {"detail": "Cannot delete: other records still refer to it.", "code": "protected",
+             "related": related},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    return drf_exception_handler(exc, context)

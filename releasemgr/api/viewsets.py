@@ -1,0 +1,23 @@
+from django.db import transaction
+from rest_framework import viewsets
+
+
+class BaseModelViewSet(viewsets.ModelViewSet):
+    """Writes run in one transaction; errors are mapped by ``api.exceptions``.
+
+    Per-model viewsets set queryset, serializer_class, filterset_class and
+    lookup_field; the role permissions come from the project default.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.save()
+
+
+class BaseReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+    pass

@@ -1,0 +1,102 @@
+"""Shared model pieces and the API token model."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class BaseModel(models.Model):
+    """Every domain object: timestamps and a full change history (who, when, what, why)."""
+
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(inherit=True)
+
+    class Meta:
+        abstract = True
+
+    def save_with_reason(self, reason: str, user=None, **kwargs):
+        """Save, recording why (and by whom) on the history row."""
+        self._change_reason = reason
+        if user is not None and getattr(user, "is_authenticated", False):
+            self._history_user = user
+        self.save(**kwargs)
+
+
+def hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(BaseModel):
+    """A key a pipeline or script presents as ``Authorization: Token <key>``.
+
+    Only the SHA-256 of the key is stored; the key itself is shown once, when
+    the token is issued. A revoked token stays listed for the audit trail.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What this token is for, e.g. 'GitLab CI'.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        permissions = [("manage_all_tokens", "Can issue and revoke tokens for any user")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def get_absolute_url(self):
+        return reverse("token_detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def issue(cls, user, name: str, created_by=None) -> tuple["ApiToken", str]:
+        """Create a token and return it with the clear key (the only time it exists)."""
+        key = secrets.token_urlsafe(32)
+        token = cls(
+            user=user,
+            name=name,
+            prefix=key[: cls.PREFIX_LENGTH],
+            key_hash=hash_token(key),
+            created_by=created_by,
+        )
+        token.save_with_reason("issued", user=created_by)
+        return token, key
+
+    def revoke(self, by=None):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.revoked_by = by
+            self.save_with_reason("revoked", user=by)

@@ -1,0 +1,122 @@
+"""The roles of DESIGN.md as Django groups, and the permissions each holds.
+
+``sync_roles()`` is idempotent; it runs after every migrate, so the groups
+always match this table.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+RELEASE_MANAGER = "release_manager"
+DEVELOPER = "developer"
+DEPLOYER = "deployer"
+CAB_MEMBER = "cab_member"
+COMPLIANCE_OFFICER = "compliance_officer"
+PRODUCT_OWNER = "product_owner"
+AUDITOR = "auditor"
+PIPELINE = "pipeline"  # service accounts used by CI/CD
+
+ALL_ROLES = [
+    RELEASE_MANAGER,
+    DEVELOPER,
+    DEPLOYER,
+    CAB_MEMBER,
+    COMPLIANCE_OFFICER,
+    PRODUCT_OWNER,
+    AUDITOR,
+    PIPELINE,
+]
+
+# Everyone may read everything (view_* on every domain model).
+_READ_ALL = "view:*"
+
+_CRUD = ("add", "change", "delete")
+
+
+def _crud(*models: str) -> list[str]:
+    return [f"{action}:{model}" for model in models for action in _CRUD]
+
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    RELEASE_MANAGER: [
+        _READ_ALL,
+        *_crud(
+            "releases.team",
+            "releases.service",
+            "releases.servicedependency",
+            "releases.release",
+            "releases.releaseservice",
+            "releases.scopeitem",
+            "scheduling.environment",
+            "scheduling.freezewindow",
+        ),
+        "codename:releases.submit_release",
+        "codename:releases.cancel_release",
+        "codename:releases.close_release",
+        "codename:releases.deploy_release",
+        "codename:releases.query_gate",
+        "add:releases.deploymentevent",
+    ],
+    DEVELOPER: [
+        _READ_ALL,
+        "add:releases.release",
+        "change:releases.release",
+        *_crud("releases.releaseservice", "releases.scopeitem"),
+        "codename:releases.submit_release",
+        "codename:releases.query_gate",
+    ],
+    DEPLOYER: [
+        _READ_ALL,
+        "codename:releases.deploy_release",
+        "codename:releases.query_gate",
+        "add:releases.deploymentevent",
+    ],
+    CAB_MEMBER: [_READ_ALL, "codename:governance.approve_release"],
+    COMPLIANCE_OFFICER: [_READ_ALL, "codename:governance.approve_release"],
+    PRODUCT_OWNER: [_READ_ALL, *_crud("releases.scopeitem")],
+    AUDITOR: [_READ_ALL],
+    PIPELINE: [
+        _READ_ALL,
+        "codename:releases.query_gate",
+        "codename:releases.deploy_release",
+        "add:releases.deploymentevent",
+    ],
+}
+
+DOMAIN_APPS = ("releasemgr", "releases", "scheduling", "governance", "metrics")
+
+
+def _resolve(spec: str) -> list[Permission]:
+    kind, _, target = spec.partition(":")
+    if spec == _READ_ALL:
+        return list(
+            Permission.objects.filter(
+                content_type__app_label__in=DOMAIN_APPS, codename__startswith="view_"
+            ).exclude(codename__startswith="view_historical")
+        )
+    app_label, _, name = target.partition(".")
+    codename = name if kind == "codename" else f"{kind}_{name}"
+    perms = list(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+    if not perms:
+        raise LookupError(f"Permission {app_label}.{codename} does not exist (role table out of date)")
+    return perms
+
+
+def sync_roles() -> None:
+    for role, specs in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        perms = {p.pk: p for spec in specs for p in _resolve(spec)}
+        group.permissions.set(perms.values())
+
+
+def user_roles(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))

@@ -1,0 +1,274 @@
+"""May this deploy right now? The deployment gate (DESIGN.md "The deployment gate").
+
+``ask`` answers a pipeline's question about a service version; ``evaluate_release``
+answers for a whole release and is what ``lifecycle.start_deployment`` re-checks
+under the release's row lock. Every answer is stored as a ``GateDecision``.
+
+Status: ``allowed`` when every check passes; ``waiting`` when every failed
+check will clear without anyone changing the release (approval pending, a
+freeze that ends at ``retry_after``); ``prevented`` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from governance.policy import approval_status
+from releasemgr.decisions import Decision, Reason
+from releases.choices import DeploymentStatus, GateStatus, ReleaseState
+from releases.models import Deployment, GateDecision, Release, ReleaseService, Service
+from scheduling.models import Environment
+from scheduling.windows import freezes_covering, frozen_until
+
+GATE_PASSING_STATES = (ReleaseState.APPROVED, ReleaseState.DEPLOYING)
+# Which release a (service, version) question refers to, when several match.
+_STATE_PREFERENCE = [
+    ReleaseState.DEPLOYING,
+    ReleaseState.APPROVED,
+    ReleaseState.SUBMITTED,
+    ReleaseState.DRAFT,
+    ReleaseState.REJECTED,
+    ReleaseState.DEPLOYED,
+    ReleaseState.ROLLED_BACK,
+    ReleaseState.CLOSED,
+]
+
+
+@dataclass
+class GateResult:
+    decision: Decision
+    release: Release | None
+    status: str
+    retry_after: datetime | None
+    record: GateDecision | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == GateStatus.ALLOWED
+
+    @property
+    def checks(self) -> list[dict]:
+        return [
+            {"code": r.code, "passed": r.passed, "message": r.message, "data": r.data}
+            for r in self.decision.reasons
+        ]
+
+
+def _fmt(moment: datetime) -> str:
+    return timezone.localtime(moment, timezone.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def check_approved(release: Release) -> Reason:
+    if release.state in GATE_PASSING_STATES:
+        status = approval_status(release)
+        approvers = [u for r in status.reasons for u in r.data.get("approvers", [])]
+        who = f" by {', '.join(approvers)}" if approvers else ""
+        return Reason("approved", True, f"{release.key} is approved{who}.", {"state": release.state})
+    if release.state == ReleaseState.SUBMITTED:
+        pending = approval_status(release).messages()
+        return Reason(
+            "approved",
+            False,
+            f"{release.key} is waiting for approval: " + "; ".join(pending),
+            {"state": release.state},
+            waits=True,
+        )
+    if release.state == ReleaseState.DEPLOYED:
+        message = f"{release.key} is already deployed to production; ship changes in a new release."
+    else:
+        message = (
+            f"{release.key} is {release.get_state_display().lower()}, not approved; "
+            "it must be submitted and approved first."
+        )
+    return Reason("approved", False, message, {"state": release.state})
+
+
+def check_freeze(services: list[Service], environment: Environment, at: datetime) -> Reason:
+    windows = freezes_covering(services, environment, at)
+    if not windows:
+        return Reason("freeze_window", True, f"No freeze window covers {environment.name} now.")
+    until = frozen_until(windows)
+    names = ", ".join(f"'{w.name}'" for w in windows)
+    return Reason(
+        "freeze_window",
+        False,
+        f"{environment.name} is frozen by {names} until {_fmt(until)}.",
+        {"windows": [w.pk for w in windows], "until": until.isoformat()},
+        waits=True,
+        retry_after=until,
+    )
+
+
+def check_promotion_order(release: Release, environment: Environment) -> Reason:
+    previous = (
+        Environment.objects.filter(order__lt=environment.order).order_by("-order").first()
+    )
+    if previous is None:
+        return Reason(
+            "promotion_order", True, f"{environment.name} is the first environment in the promotion order."
+        )
+    done = Deployment.objects.filter(
+        release=release, environment=previous, status=DeploymentStatus.SUCCEEDED
+    ).exists()
+    if done:
+        return Reason(
+            "promotion_order",
+            True,
+            f"{release.key} was deployed successfully to {previous.name} first.",
+            {"previous": previous.slug},
+        )
+    return Reason(
+        "promotion_order",
+        False,
+        f"{release.key} must be deployed successfully to {previous.name} before {environment.name}.",
+        {"previous": previous.slug},
+    )
+
+
+def check_segregation(release: Release, environment: Environment, user) -> Reason:
+    if not environment.is_production:
+        return Reason(
+            "segregation_of_duties", True, f"{environment.name} is not production; no separation needed."
+        )
+    contributors = release.contributor_ids()
+    if user is not None and user.pk in contributors:
+        return Reason(
+            "segregation_of_duties",
+            False,
+            f"{user.username} authored or contributed to {release.key} and may not deploy it to production.",
+            {"user": user.username},
+        )
+    bad = [a.approver.username for a in release.approvals.all() if a.approver_id in contributors]
+    if bad:
+        return Reason(
+            "segregation_of_duties",
+            False,
+            f"Approvals by contributors do not count: {', '.join(bad)}.",
+            {"approvers": bad},
+        )
+    who = user.username if user is not None else "The deployer"
+    return Reason(
+        "segregation_of_duties",
+        True,
+        f"{who} did not author or contribute to {release.key}.",
+    )
+
+
+def check_running(release: Release) -> Reason:
+    running = (
+        Deployment.objects.filter(release=release, status=DeploymentStatus.RUNNING)
+        .select_related("environment")
+        .first()
+    )
+    if running is None:
+        return Reason("deployment_in_progress", True, f"No deployment of {release.key} is running.")
+    return Reason(
+        "deployment_in_progress",
+        False,
+        f"Deployment #{running.pk} of {release.key} to {running.environment.name} is still running.",
+        {"deployment": running.pk},
+        waits=True,
+    )
+
+
+def evaluate_release(
+    release: Release, environment: Environment, user, at: datetime | None = None
+) -> Decision:
+    at = at or timezone.now()
+    services = [rs.service for rs in release.release_services.select_related("service")]
+    decision = Decision()
+    decision.add(
+        Reason(
+            "release_found",
+            True,
+            f"{release.key} '{release.name}' ({release.get_state_display()}).",
+            {"release": release.key},
+        )
+    )
+    decision.add(check_approved(release))
+    decision.add(check_freeze(services, environment, at))
+    decision.add(check_promotion_order(release, environment))
+    decision.add(check_segregation(release, environment, user))
+    decision.add(check_running(release))
+    return decision
+
+
+def outcome(decision: Decision) -> tuple[str, datetime | None]:
+    failed = decision.failed
+    if not failed:
+        return GateStatus.ALLOWED, None
+    if all(r.waits for r in failed):
+        times = [r.retry_after for r in failed]
+        retry = max(times) if all(times) else None
+        return GateStatus.WAITING, retry
+    return GateStatus.PREVENTED, None
+
+
+def find_release(service: Service, version: str) -> Release | None:
+    candidates = list(
+        Release.objects.filter(
+            pk__in=ReleaseService.objects.filter(service=service, version=version).values(
+                "release_id"
+            )
+        ).exclude(state=ReleaseState.CANCELLED)
+    )
+    if not candidates:
+        return None
+    candidates.sort(key=lambda r: (_STATE_PREFERENCE.index(r.state), -r.pk))
+    return candidates[0]
+
+
+def record(
+    result: GateResult,
+    *,
+    user,
+    environment: Environment,
+    service: Service | None = None,
+    version: str = "",
+    region: str = "",
+    purpose: str = "query",
+) -> GateDecision:
+    result.record = GateDecision.objects.create(
+        requested_by=user if getattr(user, "is_authenticated", False) else None,
+        service_slug=service.slug if service else "",
+        version=version,
+        environment_slug=environment.slug,
+        region=region,
+        release=result.release,
+        status=result.status,
+        allowed=result.allowed,
+        checks=result.checks,
+        retry_after=result.retry_after,
+        purpose=purpose,
+    )
+    return result.record
+
+
+def ask(
+    service: Service, version: str, environment: Environment, user, region: str = "",
+    at: datetime | None = None,
+) -> GateResult:
+    """Answer a pipeline: may ``service`` at ``version`` go to ``environment`` now? Recorded."""
+    at = at or timezone.now()
+    release = find_release(service, version)
+    if release is None:
+        decision = Decision()
+        decision.add(
+            Reason(
+                "release_found",
+                False,
+                f"No release ships {service.slug} {version}; create and approve one first.",
+                {"service": service.slug, "version": version},
+            )
+        )
+        decision.add(check_freeze([service], environment, at))
+    else:
+        decision = evaluate_release(release, environment, user, at)
+    status, retry_after = outcome(decision)
+    result = GateResult(decision, release, status, retry_after)
+    record(result, user=user, environment=environment, service=service, version=version,
+           region=region)
+    return result

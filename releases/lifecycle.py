@@ -1,0 +1,307 @@
+"""The release and deployment state machines: the one door through which state changes.
+
+Every function here runs in a transaction with the release row locked
+(``select_for_update``), so two concurrent requests cannot both move the same
+release. Illegal moves raise ``IllegalTransition`` (HTTP 409) with the reason;
+acts forbidden to this person raise ``NotPermitted`` (HTTP 403).
+
+    draft ──submit──▶ submitted ──approve──▶ approved ──deploy──▶ deploying
+      ▲  ◀─withdraw──┘    │                                        │
+      └──reopen── rejected◀┘reject                   prod succeeded ▼
+                                                deployed ──close──▶ closed
+    draft/submitted/approved/rejected ──cancel──▶ cancelled
+    deploying/deployed ──prod rolled back──▶ rolled_back ──close──▶ closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import policy
+from governance.models import Approval, ApprovalDecision
+from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releases import gate
+from releases.choices import DeploymentStatus, EventStatus, EventType, ReleaseState
+from releases.models import Deployment, DeploymentEvent, Release
+from scheduling.models import Environment
+
+S = ReleaseState
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    permission: str | None
+    label: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in [
+        Transition("submit", (S.DRAFT,), S.SUBMITTED, "releases.submit_release", "Submit for approval"),
+        Transition("withdraw", (S.SUBMITTED,), S.DRAFT, "releases.submit_release", "Withdraw"),
+        Transition("approve", (S.SUBMITTED,), S.APPROVED, "governance.approve_release", "Approve"),
+        Transition("reject", (S.SUBMITTED,), S.REJECTED, "governance.approve_release", "Reject"),
+        Transition("reopen", (S.REJECTED,), S.DRAFT, "releases.change_release", "Reopen as draft"),
+        Transition(
+            "cancel",
+            (S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED),
+            S.CANCELLED,
+            "releases.cancel_release",
+            "Cancel",
+        ),
+        Transition("close", (S.DEPLOYED, S.ROLLED_BACK), S.CLOSED, "releases.close_release", "Close"),
+        # Driven by deployments, not by a button.
+        Transition("start_deployment", (S.APPROVED, S.DEPLOYING), S.DEPLOYING,
+                   "releases.deploy_release", "Deploy"),
+        Transition("production_succeeded", (S.DEPLOYING,), S.DEPLOYED, None, "Deployed"),
+        Transition("production_rolled_back", (S.DEPLOYING, S.DEPLOYED), S.ROLLED_BACK, None,
+                   "Rolled back"),
+    ]
+}
+USER_ACTIONS = ("submit", "withdraw", "approve", "reject", "reopen", "cancel", "close")
+
+
+def _require(user, permission: str | None, what: str) -> None:
+    if permission and not user.has_perm(permission):
+        raise NotPermitted(f"{user.username} may not {what} (needs {permission}).")
+
+
+def _lock(release: Release) -> Release:
+    return Release.objects.select_for_update().get(pk=release.pk)
+
+
+def _move(release: Release, transition: Transition, user, comment: str = "") -> None:
+    if release.state not in transition.sources:
+        allowed = ", ".join(transition.sources)
+        raise IllegalTransition(
+            f"Cannot {transition.name.replace('_', ' ')} {release.key}: it is "
+            f"{release.state}, and this is only possible from {allowed}.",
+            [Reason("state", False, f"{release.key} is {release.state}.",
+                    {"state": release.state, "allowed_from": list(transition.sources)})],
+        )
+    previous = release.state
+    release.state = transition.target
+    reason = f"{transition.name}: {previous} → {transition.target}"
+    if comment:
+        reason += f" — {comment}"
+    release.save_with_reason(reason[:100], user=user)
+
+
+def available_actions(release: Release, user) -> list[Transition]:
+    """The buttons to show this user on this release (the lifecycle still re-checks)."""
+    out = []
+    for name in USER_ACTIONS:
+        t = TRANSITIONS[name]
+        if release.state in t.sources and (t.permission is None or user.has_perm(t.permission)):
+            out.append(t)
+    return out
+
+
+def transition(release: Release, action: str, user, comment: str = "") -> Release:
+    """Apply a user action (submit, withdraw, approve, reject, reopen, cancel, close)."""
+    if action not in USER_ACTIONS:
+        raise IllegalTransition(f"Unknown action '{action}'.")
+    handler = {"approve": approve, "reject": reject, "submit": submit}.get(action)
+    if handler:
+        return handler(release, user, comment)
+    t = TRANSITIONS[action]
+    _require(user, t.permission, f"{action} releases")
+    with transaction.atomic():
+        locked = _lock(release)
+        _move(locked, t, user, comment)
+    return locked
+
+
+def submit(release: Release, user, comment: str = "") -> Release:
+    t = TRANSITIONS["submit"]
+    _require(user, t.permission, "submit releases")
+    with transaction.atomic():
+        locked = _lock(release)
+        if locked.state in t.sources and not locked.release_services.exists():
+            raise IllegalTransition(
+                f"{locked.key} ships no services; add at least one service and version first.",
+                [Reason("services", False, "No services in the release.")],
+            )
+        _move(locked, t, user, comment)
+        locked.approval_round += 1
+        locked.save(update_fields=["approval_round"])
+    return locked
+
+
+def _decide(release: Release, user, comment: str, decision: str) -> Release:
+    t = TRANSITIONS["approve" if decision == ApprovalDecision.APPROVED else "reject"]
+    _require(user, t.permission, f"{t.name} releases")
+    with transaction.atomic():
+        locked = _lock(release)
+        if locked.state not in t.sources:
+            _move(locked, t, user, comment)  # raises IllegalTransition with the reason
+        verdict = policy.may_decide(user, locked)
+        if not verdict.allowed:
+            raise NotPermitted(" ".join(verdict.messages()), verdict.failed)
+        role = verdict.reasons[0].data["roles"][0]
+        approval = Approval(
+            release=locked, approver=user, decision=decision, comment=comment, role=role,
+            round=locked.approval_round,
+        )
+        approval.save_with_reason(f"{decision} {locked.key}", user=user)
+        if decision == ApprovalDecision.REJECTED:
+            _move(locked, t, user, comment)
+        elif policy.approval_status(locked).allowed:
+            _move(locked, t, user, comment)
+    return locked
+
+
+def approve(release: Release, user, comment: str = "") -> Release:
+    return _decide(release, user, comment, ApprovalDecision.APPROVED)
+
+
+def reject(release: Release, user, comment: str = "") -> Release:
+    return _decide(release, user, comment, ApprovalDecision.REJECTED)
+
+
+class GateRefused(DomainError):
+    code = "gate_refused"
+
+    def __init__(self, result: gate.GateResult):
+        failed = [r.message for r in result.decision.failed]
+        super().__init__(
+            f"The gate answered {result.status}: " + " ".join(failed), result.decision.failed
+        )
+        self.result = result
+
+
+def start_deployment(
+    release: Release,
+    environment: Environment,
+    user,
+    *,
+    strategy: str = "",
+    pipeline_url: str = "",
+    commit: str = "",
+    region: str = "",
+    idempotency_key: str = "",
+) -> tuple[Deployment, bool]:
+    """Start a deployment if the gate allows it now. Returns (deployment, created).
+
+    The gate is re-evaluated under the release's row lock, so two concurrent
+    starts cannot both pass the "no deployment running" check. A repeated
+    ``idempotency_key`` from the same user returns the first deployment.
+    """
+    _require(user, TRANSITIONS["start_deployment"].permission, "start deployments")
+    if idempotency_key:
+        existing = Deployment.objects.filter(started_by=user, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    refused = None
+    try:
+        with transaction.atomic():
+            locked = _lock(release)
+            decision = gate.evaluate_release(locked, environment, user)
+            status, retry_after = gate.outcome(decision)
+            result = gate.GateResult(decision, locked, status, retry_after)
+            if not result.allowed:
+                refused = result
+            else:
+                gate.record(result, user=user, environment=environment, region=region,
+                            purpose="deployment")
+                deployment = Deployment(
+                    release=locked,
+                    environment=environment,
+                    region=region,
+                    strategy=strategy or Deployment._meta.get_field("strategy").default,
+                    pipeline_url=pipeline_url,
+                    commit=commit,
+                    started_by=user,
+                    started_at=timezone.now(),
+                    gate_decision=result.record,
+                    idempotency_key=idempotency_key,
+                )
+                deployment.save_with_reason(f"started to {environment.slug}", user=user)
+                if locked.state != S.DEPLOYING:
+                    _move(locked, TRANSITIONS["start_deployment"], user,
+                          f"deploying to {environment.slug}")
+    except IntegrityError:
+        # The same idempotency key raced us; the winner's deployment is the answer.
+        existing = Deployment.objects.filter(started_by=user, idempotency_key=idempotency_key).first()
+        if idempotency_key and existing:
+            return existing, False
+        raise
+    if refused is not None:
+        # Recorded outside the rolled-back block: every gate answer is kept.
+        gate.record(refused, user=user, environment=environment, region=region,
+                    purpose="deployment")
+        raise GateRefused(refused)
+    return deployment, True
+
+
+TERMINAL_EVENTS = {
+    EventType.SUCCEEDED: DeploymentStatus.SUCCEEDED,
+    EventType.FAILED: DeploymentStatus.FAILED,
+    EventType.HALTED: DeploymentStatus.HALTED,
+    EventType.ROLLED_BACK: DeploymentStatus.ROLLED_BACK,
+}
+# Which deployment statuses each final event may follow.
+_EVENT_SOURCES = {
+    EventType.SUCCEEDED: (DeploymentStatus.RUNNING,),
+    EventType.FAILED: (DeploymentStatus.RUNNING,),
+    EventType.HALTED: (DeploymentStatus.RUNNING,),
+    EventType.ROLLED_BACK: (
+        DeploymentStatus.RUNNING,
+        DeploymentStatus.SUCCEEDED,
+        DeploymentStatus.FAILED,
+        DeploymentStatus.HALTED,
+    ),
+}
+
+
+def record_event(
+    deployment: Deployment, user, *, type: str, target: str = "", status: str = "",
+    message: str = "",
+) -> DeploymentEvent:
+    """Record what a pipeline reports; a final event moves the deployment and release."""
+    _require(user, "releases.deploy_release", "report deployment results")
+    with transaction.atomic():
+        locked_release = _lock(deployment.release)
+        dep = Deployment.objects.select_for_update().select_related("environment").get(
+            pk=deployment.pk
+        )
+        final = TERMINAL_EVENTS.get(type)
+        if final is None and dep.is_finished:
+            raise IllegalTransition(
+                f"Deployment #{dep.pk} already {dep.status}; it takes no more {type} events."
+            )
+        if final is not None and dep.status not in _EVENT_SOURCES[type]:
+            raise IllegalTransition(
+                f"Deployment #{dep.pk} is {dep.status}; '{type}' is only possible from "
+                f"{', '.join(_EVENT_SOURCES[type])}.",
+                [Reason("deployment_state", False, f"Deployment is {dep.status}.",
+                        {"status": dep.status})],
+            )
+        default_status = {
+            EventType.SUCCEEDED: EventStatus.OK,
+            EventType.FAILED: EventStatus.FAILED,
+            EventType.HALTED: EventStatus.FAILED,
+            EventType.ROLLED_BACK: EventStatus.INFO,
+        }.get(type, EventStatus.INFO)
+        event = DeploymentEvent.objects.create(
+            deployment=dep, type=type, target=target, status=status or default_status,
+            message=message, actor=user,
+        )
+        if final is not None:
+            dep.status = final
+            dep.finished_at = timezone.now()
+            dep.save_with_reason(f"{type} reported", user=user)
+            if dep.environment.is_production:
+                if final == DeploymentStatus.SUCCEEDED:
+                    _move(locked_release, TRANSITIONS["production_succeeded"], user,
+                          f"deployment #{dep.pk} succeeded")
+                elif final == DeploymentStatus.ROLLED_BACK:
+                    _move(locked_release, TRANSITIONS["production_rolled_back"], user,
+                          f"deployment #{dep.pk} rolled back")
+    return event
