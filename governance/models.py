@@ -19,7 +19,9 @@ class Approval(BaseModel):
     ``governance.policy`` whether this person may decide.
     """
 
-    release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="approvals")
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, related_name="approvals"
+    )
     approver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals"
     )

@@ -80,8 +80,12 @@ def approval_status(release) -> Decision:
                 "approval_" + req.role,
                 have >= req.count,
                 f"{have} of {req.count} {req.role} approval(s): {req.why}",
-                {"role": req.role, "required": req.count, "have": have,
-                 "approvers": [a.approver.username for a in valid]},
+                {
+                    "role": req.role,
+                    "required": req.count,
+                    "have": have,
+                    "approvers": [a.approver.username for a in valid],
+                },
                 waits=True,
             )
         )

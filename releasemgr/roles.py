@@ -97,7 +97,9 @@ def _resolve(spec: str) -> list[Permission]:
     codename = name if kind == "codename" else f"{kind}_{name}"
     perms = list(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
     if not perms:
-        raise LookupError(f"Permission {app_label}.{codename} does not exist (role table out of date)")
+        raise LookupError(
+            f"Permission {app_label}.{codename} does not exist (role table out of date)"
+        )
     return perms
 
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
     "releasemgr",
@@ -146,14 +147,25 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ReleaseKindEnum": "releases.choices.ReleaseKind",
+        "ScopeKindEnum": "releases.choices.ScopeKind",
+        "DependencyKindEnum": "releases.choices.DependencyKind",
+        "DeploymentStatusEnum": "releases.choices.DeploymentStatus",
+        "EventStatusEnum": "releases.choices.EventStatus",
+        "GateStatusEnum": "releases.choices.GateStatus",
+        "ReleaseStateEnum": "releases.choices.ReleaseState",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "tokenAuth": {
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": "Token-based authentication with required prefix \"Token\"",
+                "description": 'Token-based authentication with required prefix "Token"',
             }
         }
     },

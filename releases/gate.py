@@ -66,7 +66,9 @@ def check_approved(release: Release) -> Reason:
         status = approval_status(release)
         approvers = [u for r in status.reasons for u in r.data.get("approvers", [])]
         who = f" by {', '.join(approvers)}" if approvers else ""
-        return Reason("approved", True, f"{release.key} is approved{who}.", {"state": release.state})
+        return Reason(
+            "approved", True, f"{release.key} is approved{who}.", {"state": release.state}
+        )
     if release.state == ReleaseState.SUBMITTED:
         pending = approval_status(release).messages()
         return Reason(
@@ -103,12 +105,12 @@ def check_freeze(services: list[Service], environment: Environment, at: datetime
 
 
 def check_promotion_order(release: Release, environment: Environment) -> Reason:
-    previous = (
-        Environment.objects.filter(order__lt=environment.order).order_by("-order").first()
-    )
+    previous = Environment.objects.filter(order__lt=environment.order).order_by("-order").first()
     if previous is None:
         return Reason(
-            "promotion_order", True, f"{environment.name} is the first environment in the promotion order."
+            "promotion_order",
+            True,
+            f"{environment.name} is the first environment in the promotion order.",
         )
     done = Deployment.objects.filter(
         release=release, environment=previous, status=DeploymentStatus.SUCCEEDED
@@ -131,7 +133,9 @@ def check_promotion_order(release: Release, environment: Environment) -> Reason:
 def check_segregation(release: Release, environment: Environment, user) -> Reason:
     if not environment.is_production:
         return Reason(
-            "segregation_of_duties", True, f"{environment.name} is not production; no separation needed."
+            "segregation_of_duties",
+            True,
+            f"{environment.name} is not production; no separation needed.",
         )
     contributors = release.contributor_ids()
     if user is not None and user.pk in contributors:
@@ -248,7 +252,11 @@ def record(
 
 
 def ask(
-    service: Service, version: str, environment: Environment, user, region: str = "",
+    service: Service,
+    version: str,
+    environment: Environment,
+    user,
+    region: str = "",
     at: datetime | None = None,
 ) -> GateResult:
     """Answer a pipeline: may ``service`` at ``version`` go to ``environment`` now? Recorded."""
@@ -269,6 +277,7 @@ def ask(
         decision = evaluate_release(release, environment, user, at)
     status, retry_after = outcome(decision)
     result = GateResult(decision, release, status, retry_after)
-    record(result, user=user, environment=environment, service=service, version=version,
-           region=region)
+    record(
+        result, user=user, environment=environment, service=service, version=version, region=region
+    )
     return result

@@ -86,7 +86,11 @@ def analyse(changed_services: Iterable[Service]) -> ImpactAnalysis:
     result = ImpactAnalysis()
     if not changed:
         result.reasons.append(
-            Reason("impact_scope", False, "The release names no services yet, so its impact is unknown.")
+            Reason(
+                "impact_scope",
+                False,
+                "The release names no services yet, so its impact is unknown.",
+            )
         )
         return result
 
@@ -128,9 +132,7 @@ def analyse(changed_services: Iterable[Service]) -> ImpactAnalysis:
             f"{len(result.changed)} changed service(s) affect {len(result.affected)} dependent "
             f"service(s) across {len(teams)} team(s): {', '.join(teams)}."
         )
-        result.reasons.append(
-            Reason("multi_system", True, message, {"teams": teams})
-        )
+        result.reasons.append(Reason("multi_system", True, message, {"teams": teams}))
     customer = [s.name for s in result.customer_facing]
     if customer:
         result.reasons.append(
@@ -154,9 +156,7 @@ def neighbourhood(service: Service, max_depth: int = 3) -> dict:
     Column 0 is the service; negative columns are what it depends on,
     positive columns what depends on it.
     """
-    edges = list(
-        ServiceDependency.objects.values_list("service_id", "depends_on_id", "kind")
-    )
+    edges = list(ServiceDependency.objects.values_list("service_id", "depends_on_id", "kind"))
     upstream: dict[int, list[int]] = defaultdict(list)
     downstream: dict[int, list[int]] = defaultdict(list)
     for src, dst, _kind in edges:
@@ -191,8 +191,15 @@ def neighbourhood(service: Service, max_depth: int = 3) -> dict:
             x, y = 10 + ci * width_step, 10 + offset + ri * height_step
             positions[svc.pk] = (x, y)
             nodes.append(
-                {"service": svc, "x": x, "y": y, "w": box_w, "h": box_h, "column": col,
-                 "is_focus": svc.pk == service.pk}
+                {
+                    "service": svc,
+                    "x": x,
+                    "y": y,
+                    "w": box_w,
+                    "h": box_h,
+                    "column": col,
+                    "is_focus": svc.pk == service.pk,
+                }
             )
     drawn_edges = []
     for src, dst, kind in edges:
@@ -200,8 +207,13 @@ def neighbourhood(service: Service, max_depth: int = 3) -> dict:
             (x1, y1), (x2, y2) = positions[src], positions[dst]
             # Arrow from dependent (right) to dependency (left).
             drawn_edges.append(
-                {"x1": x1, "y1": y1 + box_h / 2, "x2": x2 + box_w, "y2": y2 + box_h / 2,
-                 "kind": kind}
+                {
+                    "x1": x1,
+                    "y1": y1 + box_h / 2,
+                    "x2": x2 + box_w,
+                    "y2": y2 + box_h / 2,
+                    "kind": kind,
+                }
             )
     return {
         "nodes": nodes,

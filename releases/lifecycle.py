@@ -43,7 +43,9 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in [
-        Transition("submit", (S.DRAFT,), S.SUBMITTED, "releases.submit_release", "Submit for approval"),
+        Transition(
+            "submit", (S.DRAFT,), S.SUBMITTED, "releases.submit_release", "Submit for approval"
+        ),
         Transition("withdraw", (S.SUBMITTED,), S.DRAFT, "releases.submit_release", "Withdraw"),
         Transition("approve", (S.SUBMITTED,), S.APPROVED, "governance.approve_release", "Approve"),
         Transition("reject", (S.SUBMITTED,), S.REJECTED, "governance.approve_release", "Reject"),
@@ -55,13 +57,21 @@ TRANSITIONS: dict[str, Transition] = {
             "releases.cancel_release",
             "Cancel",
         ),
-        Transition("close", (S.DEPLOYED, S.ROLLED_BACK), S.CLOSED, "releases.close_release", "Close"),
+        Transition(
+            "close", (S.DEPLOYED, S.ROLLED_BACK), S.CLOSED, "releases.close_release", "Close"
+        ),
         # Driven by deployments, not by a button.
-        Transition("start_deployment", (S.APPROVED, S.DEPLOYING), S.DEPLOYING,
-                   "releases.deploy_release", "Deploy"),
+        Transition(
+            "start_deployment",
+            (S.APPROVED, S.DEPLOYING),
+            S.DEPLOYING,
+            "releases.deploy_release",
+            "Deploy",
+        ),
         Transition("production_succeeded", (S.DEPLOYING,), S.DEPLOYED, None, "Deployed"),
-        Transition("production_rolled_back", (S.DEPLOYING, S.DEPLOYED), S.ROLLED_BACK, None,
-                   "Rolled back"),
+        Transition(
+            "production_rolled_back", (S.DEPLOYING, S.DEPLOYED), S.ROLLED_BACK, None, "Rolled back"
+        ),
     ]
 }
 USER_ACTIONS = ("submit", "withdraw", "approve", "reject", "reopen", "cancel", "close")
@@ -82,8 +92,14 @@ def _move(release: Release, transition: Transition, user, comment: str = "") -> 
         raise IllegalTransition(
             f"Cannot {transition.name.replace('_', ' ')} {release.key}: it is "
             f"{release.state}, and this is only possible from {allowed}.",
-            [Reason("state", False, f"{release.key} is {release.state}.",
-                    {"state": release.state, "allowed_from": list(transition.sources)})],
+            [
+                Reason(
+                    "state",
+                    False,
+                    f"{release.key} is {release.state}.",
+                    {"state": release.state, "allowed_from": list(transition.sources)},
+                )
+            ],
         )
     previous = release.state
     release.state = transition.target
@@ -146,13 +162,15 @@ def _decide(release: Release, user, comment: str, decision: str) -> Release:
             raise NotPermitted(" ".join(verdict.messages()), verdict.failed)
         role = verdict.reasons[0].data["roles"][0]
         approval = Approval(
-            release=locked, approver=user, decision=decision, comment=comment, role=role,
+            release=locked,
+            approver=user,
+            decision=decision,
+            comment=comment,
+            role=role,
             round=locked.approval_round,
         )
         approval.save_with_reason(f"{decision} {locked.key}", user=user)
-        if decision == ApprovalDecision.REJECTED:
-            _move(locked, t, user, comment)
-        elif policy.approval_status(locked).allowed:
+        if decision == ApprovalDecision.REJECTED or policy.approval_status(locked).allowed:
             _move(locked, t, user, comment)
     return locked
 
@@ -195,7 +213,9 @@ def start_deployment(
     """
     _require(user, TRANSITIONS["start_deployment"].permission, "start deployments")
     if idempotency_key:
-        existing = Deployment.objects.filter(started_by=user, idempotency_key=idempotency_key).first()
+        existing = Deployment.objects.filter(
+            started_by=user, idempotency_key=idempotency_key
+        ).first()
         if existing:
             return existing, False
     refused = None
@@ -208,8 +228,9 @@ def start_deployment(
             if not result.allowed:
                 refused = result
             else:
-                gate.record(result, user=user, environment=environment, region=region,
-                            purpose="deployment")
+                gate.record(
+                    result, user=user, environment=environment, region=region, purpose="deployment"
+                )
                 deployment = Deployment(
                     release=locked,
                     environment=environment,
@@ -224,18 +245,25 @@ def start_deployment(
                 )
                 deployment.save_with_reason(f"started to {environment.slug}", user=user)
                 if locked.state != S.DEPLOYING:
-                    _move(locked, TRANSITIONS["start_deployment"], user,
-                          f"deploying to {environment.slug}")
+                    _move(
+                        locked,
+                        TRANSITIONS["start_deployment"],
+                        user,
+                        f"deploying to {environment.slug}",
+                    )
     except IntegrityError:
         # The same idempotency key raced us; the winner's deployment is the answer.
-        existing = Deployment.objects.filter(started_by=user, idempotency_key=idempotency_key).first()
+        existing = Deployment.objects.filter(
+            started_by=user, idempotency_key=idempotency_key
+        ).first()
         if idempotency_key and existing:
             return existing, False
         raise
     if refused is not None:
         # Recorded outside the rolled-back block: every gate answer is kept.
-        gate.record(refused, user=user, environment=environment, region=region,
-                    purpose="deployment")
+        gate.record(
+            refused, user=user, environment=environment, region=region, purpose="deployment"
+        )
         raise GateRefused(refused)
     return deployment, True
 
@@ -261,15 +289,22 @@ _EVENT_SOURCES = {
 
 
 def record_event(
-    deployment: Deployment, user, *, type: str, target: str = "", status: str = "",
+    deployment: Deployment,
+    user,
+    *,
+    type: str,
+    target: str = "",
+    status: str = "",
     message: str = "",
 ) -> DeploymentEvent:
     """Record what a pipeline reports; a final event moves the deployment and release."""
     _require(user, "releases.deploy_release", "report deployment results")
     with transaction.atomic():
         locked_release = _lock(deployment.release)
-        dep = Deployment.objects.select_for_update().select_related("environment").get(
-            pk=deployment.pk
+        dep = (
+            Deployment.objects.select_for_update()
+            .select_related("environment")
+            .get(pk=deployment.pk)
         )
         final = TERMINAL_EVENTS.get(type)
         if final is None and dep.is_finished:
@@ -280,8 +315,14 @@ def record_event(
             raise IllegalTransition(
                 f"Deployment #{dep.pk} is {dep.status}; '{type}' is only possible from "
                 f"{', '.join(_EVENT_SOURCES[type])}.",
-                [Reason("deployment_state", False, f"Deployment is {dep.status}.",
-                        {"status": dep.status})],
+                [
+                    Reason(
+                        "deployment_state",
+                        False,
+                        f"Deployment is {dep.status}.",
+                        {"status": dep.status},
+                    )
+                ],
             )
         default_status = {
             EventType.SUCCEEDED: EventStatus.OK,
@@ -290,8 +331,12 @@ def record_event(
             EventType.ROLLED_BACK: EventStatus.INFO,
         }.get(type, EventStatus.INFO)
         event = DeploymentEvent.objects.create(
-            deployment=dep, type=type, target=target, status=status or default_status,
-            message=message, actor=user,
+            deployment=dep,
+            type=type,
+            target=target,
+            status=status or default_status,
+            message=message,
+            actor=user,
         )
         if final is not None:
             dep.status = final
@@ -299,9 +344,31 @@ def record_event(
             dep.save_with_reason(f"{type} reported", user=user)
             if dep.environment.is_production:
                 if final == DeploymentStatus.SUCCEEDED:
-                    _move(locked_release, TRANSITIONS["production_succeeded"], user,
-                          f"deployment #{dep.pk} succeeded")
+                    _move(
+                        locked_release,
+                        TRANSITIONS["production_succeeded"],
+                        user,
+                        f"deployment #{dep.pk} succeeded",
+                    )
                 elif final == DeploymentStatus.ROLLED_BACK:
-                    _move(locked_release, TRANSITIONS["production_rolled_back"], user,
-                          f"deployment #{dep.pk} rolled back")
+                    _move(
+                        locked_release,
+                        TRANSITIONS["production_rolled_back"],
+                        user,
+                        f"deployment #{dep.pk} rolled back",
+                    )
     return event
+
+
+def ensure_editable(release: Release) -> None:
+    """Content (services, scope, plan) changes only while the release is a draft or rejected."""
+    if not release.is_editable:
+        raise IllegalTransition(
+            f"{release.key} is {release.state}; its content can only change while it is a draft "
+            "or rejected (withdraw it first).",
+            [
+                Reason(
+                    "state", False, f"{release.key} is {release.state}.", {"state": release.state}
+                )
+            ],
+        )

@@ -13,7 +13,9 @@ class Environment(BaseModel):
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
-    order = models.PositiveIntegerField(unique=True, help_text="Promotion order: lower ships first.")
+    order = models.PositiveIntegerField(
+        unique=True, help_text="Promotion order: lower ships first."
+    )
     is_production = models.BooleanField(default=False)
     description = models.TextField(blank=True)
 
@@ -56,7 +58,9 @@ class FreezeWindow(BaseModel):
     class Meta:
         ordering = ["start"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="freeze_end_after_start")
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="freeze_end_after_start"
+            )
         ]
 
     def __str__(self):

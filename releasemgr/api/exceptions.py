@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, transaction
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -8,12 +9,19 @@ from releasemgr.decisions import DomainError
 
 
 def exception_handler(exc, context):
-    """Map domain errors to HTTP: rule said no → 409 (or 403), protected delete → 409."""
+    """Map domain errors to HTTP: rule said no → 409 (or 403), protected delete → 409.
+
+    A failed request writes nothing: the surrounding atomic block is rolled back.
+    """
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)
     if isinstance(exc, DomainError):
         body = {
             "detail": exc.message,
             "code": exc.code,
-            "checks": [{"code": r.code, "passed": r.passed, "message": r.message} for r in exc.reasons],
+            "checks": [
+                {"code": r.code, "passed": r.passed, "message": r.message} for r in exc.reasons
+            ],
         }
         result = getattr(exc, "result", None)
         if result is not None:
@@ -23,10 +31,22 @@ def exception_handler(exc, context):
             body["retry_after"] = result.retry_after.isoformat() if result.retry_after else None
         return Response(body, status=exc.status_code)
     if isinstance(exc, (ProtectedError, RestrictedError)):
-        related = sorted({str(o) for o in list(exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects)[:10]})
+        related = sorted(
+            {
+                str(o)
+                for o in list(
+                    exc.protected_objects
+                    if isinstance(exc, ProtectedError)
+                    else exc.restricted_objects
+                )[:10]
+            }
+        )
         return Response(
-            {"detail": "Cannot delete: other records still refer to it.", "code": "protected",
-             "related": related},
+            {
+                "detail": "Cannot delete: other records still refer to it.",
+                "code": "protected",
+                "related": related,
+            },
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):

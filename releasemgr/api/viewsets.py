@@ -7,10 +7,14 @@ class BaseModelViewSet(viewsets.ModelViewSet):
 
     Per-model viewsets set queryset, serializer_class, filterset_class and
     lookup_field; the role permissions come from the project default.
+    Viewsets whose lifecycle functions manage their own transactions (and
+    must keep a record of a refusal) set ``atomic_writes = False``.
     """
 
+    atomic_writes = True
+
     def dispatch(self, request, *args, **kwargs):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in ("GET", "HEAD", "OPTIONS") or not self.atomic_writes:
             return super().dispatch(request, *args, **kwargs)
         with transaction.atomic():
             return super().dispatch(request, *args, **kwargs)

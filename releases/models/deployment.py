@@ -124,7 +124,9 @@ class GateDecision(models.Model):
     checks = models.JSONField(default=list)
     retry_after = models.DateTimeField(null=True, blank=True)
     purpose = models.CharField(
-        max_length=20, default="query", help_text="'query' (pipeline asked) or 'deployment' (start)."
+        max_length=20,
+        default="query",
+        help_text="'query' (pipeline asked) or 'deployment' (start).",
     )
 
     class Meta:

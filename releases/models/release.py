@@ -96,7 +96,9 @@ class Release(BaseModel):
 
     def clean(self):
         if self.planned_start and self.planned_end and self.planned_end <= self.planned_start:
-            raise ValidationError({"planned_end": "The planned end must be after the planned start."})
+            raise ValidationError(
+                {"planned_end": "The planned end must be after the planned start."}
+            )
 
     @property
     def is_editable(self) -> bool:
@@ -105,9 +107,7 @@ class Release(BaseModel):
     def contributor_ids(self) -> set[int]:
         """Users who authored or contributed changes (segregation of duties)."""
         ids = {self.author_id}
-        ids.update(
-            uid for uid in self.scope_items.values_list("contributor_id", flat=True) if uid
-        )
+        ids.update(uid for uid in self.scope_items.values_list("contributor_id", flat=True) if uid)
         return ids
 
     def save(self, *args, **kwargs):
@@ -170,9 +170,7 @@ class ScopeItem(BaseModel):
     decision = models.CharField(
         max_length=10, choices=ScopeDecision.choices, default=ScopeDecision.INCLUDED
     )
-    rationale = models.TextField(
-        blank=True, help_text="Why it is included, deferred or removed."
-    )
+    rationale = models.TextField(blank=True, help_text="Why it is included, deferred or removed.")
     reference = models.CharField(
         max_length=100, blank=True, help_text="Ticket or merge request, e.g. PAY-1234."
     )
@@ -203,6 +201,4 @@ class ScopeItem(BaseModel):
 
     def clean(self):
         if self.decision != ScopeDecision.INCLUDED and not self.rationale.strip():
-            raise ValidationError(
-                {"rationale": "Say why the item is deferred or removed."}
-            )
+            raise ValidationError({"rationale": "Say why the item is deferred or removed."})

@@ -1,0 +1,59 @@
+"""Shared helpers for the server-rendered UI: permissions, htmx, history, pagination."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.paginator import Paginator
+from django.db import models
+
+
+class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    """Anonymous → login redirect; logged in without the permission → 403."""
+
+    raise_exception = False
+
+    def handle_no_permission(self):
+        if self.request.user.is_authenticated:
+            self.raise_exception = True
+        return super().handle_no_permission()
+
+
+def is_htmx(request) -> bool:
+    """True for an htmx request that wants a partial, not a full page."""
+    return bool(getattr(request, "htmx", False)) and not request.htmx.boosted
+
+
+def paginate(request, queryset, per_page: int = 25):
+    """Page of ``queryset`` for ``?page=``; out-of-range pages clamp to the last page."""
+    paginator = Paginator(queryset, per_page)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def history_rows(obj: models.Model, limit: int = 50) -> list[dict]:
+    """Who changed what and when (and why), newest first, for the History tab.
+
+    Each row lists the fields that differ from the previous version.
+    """
+    records = list(
+        obj.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : limit + 1
+        ]
+    )
+    rows = []
+    for index, record in enumerate(records[:limit]):
+        previous = records[index + 1] if index + 1 < len(records) else None
+        changes = []
+        if previous is not None and record.history_type == "~":
+            delta = record.diff_against(previous, excluded_fields=["updated"])
+            for change in delta.changes:
+                changes.append({"field": change.field, "old": change.old, "new": change.new})
+        rows.append(
+            {
+                "date": record.history_date,
+                "user": record.history_user,
+                "type": {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
+                "reason": record.history_change_reason or "",
+                "changes": changes,
+            }
+        )
+    return rows

@@ -1,0 +1,137 @@
+"""Shared personas and fixtures.
+
+Personas (each a real user in a real role group):
+- alice   release manager
+- bob     deployer
+- carol   CAB member; erin is a second CAB member
+- dave    developer who authors releases
+- olivia  compliance officer
+- paula   product owner
+- audrey  auditor (read-only)
+- pipeline  CI/CD service account
+- nobody  logged-in user with no role
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from releasemgr.models import ApiToken
+from releasemgr.roles import (
+    AUDITOR,
+    CAB_MEMBER,
+    COMPLIANCE_OFFICER,
+    DEPLOYER,
+    DEVELOPER,
+    PIPELINE,
+    PRODUCT_OWNER,
+    RELEASE_MANAGER,
+    sync_roles,
+)
+from tests.factories import (
+    EnvironmentFactory,
+    ReleaseFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(username: str, *roles: str):
+    user = UserFactory(username=username)
+    if roles:
+        if not Group.objects.filter(name=roles[0]).exists():
+            sync_roles()
+        user.groups.add(*Group.objects.filter(name__in=roles))
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice", RELEASE_MANAGER)
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob", DEPLOYER)
+
+
+@pytest.fixture
+def carol(db):
+    return make_user("carol", CAB_MEMBER)
+
+
+@pytest.fixture
+def erin(db):
+    return make_user("erin", CAB_MEMBER)
+
+
+@pytest.fixture
+def dave(db):
+    return make_user("dave", DEVELOPER)
+
+
+@pytest.fixture
+def olivia(db):
+    return make_user("olivia", COMPLIANCE_OFFICER)
+
+
+@pytest.fixture
+def paula(db):
+    return make_user("paula", PRODUCT_OWNER)
+
+
+@pytest.fixture
+def audrey(db):
+    return make_user("audrey", AUDITOR)
+
+
+@pytest.fixture
+def pipeline(db):
+    return make_user("pipeline", PIPELINE)
+
+
+@pytest.fixture
+def nobody(db):
+    return make_user("nobody")
+
+
+@pytest.fixture
+def api_client():
+    """An APIClient factory authenticated with a real hashed token: ``api_client(user)``."""
+
+    def _make(user=None):
+        client = APIClient()
+        if user is not None:
+            _token, key = ApiToken.issue(user, "test")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return _make
+
+
+@pytest.fixture
+def environments(db):
+    """dev → test → staging → production."""
+    return {
+        slug: EnvironmentFactory(
+            slug=slug, name=slug.title(), order=order, is_production=slug == "production"
+        )
+        for order, slug in enumerate(["dev", "test", "staging", "production"], start=1)
+    }
+
+
+@pytest.fixture
+def payments(db):
+    team = TeamFactory(slug="payments", name="Payments")
+    return ServiceFactory(slug="payments-api", name="Payments API", team=team, customer_facing=True)
+
+
+@pytest.fixture
+def draft_release(dave, payments):
+    """A draft by dave shipping payments-api 1.4.2."""
+    return ReleaseFactory(
+        author=dave, name="Payments 1.4.2", version="1.4.2", services=[(payments, "1.4.2")]
+    )
