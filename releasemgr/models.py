@@ -100,3 +100,25 @@ class ApiToken(BaseModel):
             self.revoked_at = timezone.now()
             self.revoked_by = by
             self.save_with_reason("revoked", user=by)
+
+
+class JobRun(models.Model):
+    """One run of a background job, so the UI can show what ran, when, and how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.name} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"

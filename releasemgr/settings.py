@@ -194,6 +194,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    "flag-stalled-deployments": {
+        "task": "releases.tasks.flag_stalled_deployments_task",
+        "schedule": env_int("STALL_CHECK_SECONDS", 300),
+    },
+}
+DEPLOYMENT_STALL_HOURS = env_int("DEPLOYMENT_STALL_HOURS", 6)
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")
