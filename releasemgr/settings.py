@@ -5,6 +5,7 @@ Embedded defaults (``make run``): SQLite under ``var/`` and Celery on the
 PostgreSQL / Redis. ``DJANGO_ENV=production`` turns on the hardened settings.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -89,6 +90,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, so a real Celery worker process can share the test database.
+    # Named per process so parallel test runs never share one file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -150,6 +154,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "releasemgr.api.schema.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReleaseKindEnum": "releases.choices.ReleaseKind",
         "ScopeKindEnum": "releases.choices.ScopeKind",
@@ -173,7 +181,7 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis when REDIS_URL is set, otherwise a filesystem broker under var/.
 REDIS_URL = env_str("REDIS_URL", "")
-_BROKER_DIR = VAR_DIR / "broker"
+_BROKER_DIR = Path(env_str("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {}

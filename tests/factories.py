@@ -60,6 +60,7 @@ class EnvironmentFactory(factory.django.DjangoModelFactory):
 class ReleaseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Release
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Release {n}")
     version = "1.0.0"
