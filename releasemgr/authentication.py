@@ -15,6 +15,13 @@ class HashedTokenAuthentication(TokenAuthentication):
     keyword = "Token"
     model = ApiToken
 
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            # Lets history rows say which token made a change (releasemgr.signals).
+            request._request.api_token = result[1]
+        return result
+
     def authenticate_credentials(self, key):
         token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first()
         if token is None:

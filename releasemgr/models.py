@@ -10,12 +10,21 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
+class HistoryViaBase(models.Model):
+    """Extra column on every history row: which API token made the change, if any."""
+
+    history_via = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
 class BaseModel(models.Model):
     """Every domain object: timestamps and a full change history (who, when, what, why)."""
 
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(inherit=True)
+    history = HistoricalRecords(inherit=True, bases=[HistoryViaBase])
 
     class Meta:
         abstract = True

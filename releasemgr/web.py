@@ -53,6 +53,7 @@ def history_rows(obj: models.Model, limit: int = 50) -> list[dict]:
                 "user": record.history_user,
                 "type": {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
                 "reason": record.history_change_reason or "",
+                "via": getattr(record, "history_via", ""),
                 "changes": changes,
             }
         )

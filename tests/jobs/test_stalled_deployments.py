@@ -78,13 +78,14 @@ def test_a_real_worker_runs_the_job_from_the_broker(dave, carol, pipeline, envir
     env = dict(os.environ)
     transport_options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     if not settings.REDIS_URL:
-        for sub in ("in", "processed"):
+        for sub in ("in", "processed", "control"):
             (tmp_path / sub).mkdir()
         env["CELERY_BROKER_DIR"] = str(tmp_path)
         transport_options.update(
             data_folder_in=str(tmp_path / "in"),
             data_folder_out=str(tmp_path / "in"),
             processed_folder=str(tmp_path / "processed"),
+            control_folder=str(tmp_path / "control"),
         )
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
