@@ -1,11 +1,28 @@
-# PLACEHOLDER: owned by the accounts/catalog/scheduling UI helper; replace with real views.
 from django.urls import path
-from django.views.generic import TemplateView
 
-stub = TemplateView.as_view(template_name="base.html")
+from scheduling import views
+
 urlpatterns = [
-    path("environments/", stub, name="environment_list"),
-    path("environments/<slug:slug>/", stub, name="environment_detail"),
-    path("freezes/", stub, name="freeze_list"),
-    path("freezes/<int:pk>/", stub, name="freeze_detail"),
+    path("environments/", views.EnvironmentListView.as_view(), name="environment_list"),
+    path("environments/new/", views.EnvironmentCreateView.as_view(), name="environment_create"),
+    path(
+        "environments/<slug:slug>/",
+        views.EnvironmentDetailView.as_view(),
+        name="environment_detail",
+    ),
+    path(
+        "environments/<slug:slug>/edit/",
+        views.EnvironmentUpdateView.as_view(),
+        name="environment_update",
+    ),
+    path(
+        "environments/<slug:slug>/delete/",
+        views.EnvironmentDeleteView.as_view(),
+        name="environment_delete",
+    ),
+    path("freezes/", views.FreezeListView.as_view(), name="freeze_list"),
+    path("freezes/new/", views.FreezeCreateView.as_view(), name="freeze_create"),
+    path("freezes/<int:pk>/", views.FreezeDetailView.as_view(), name="freeze_detail"),
+    path("freezes/<int:pk>/edit/", views.FreezeUpdateView.as_view(), name="freeze_update"),
+    path("freezes/<int:pk>/delete/", views.FreezeDeleteView.as_view(), name="freeze_delete"),
 ]
