@@ -29,9 +29,21 @@ User = get_user_model()
 
 
 def style_filter_form(form: forms.Form) -> forms.Form:
-    """Bootstrap classes (small size) on a FilterSet's form, for the filter bar of a list."""
+    """Bootstrap classes (small size) on a FilterSet's form, for the filter bar of a list.
+
+    Empty choices read "Any" rather than "---------" or "Unknown".
+    """
     for field in form.fields.values():
         widget = field.widget
+        if isinstance(widget, forms.NullBooleanSelect):
+            widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+        elif hasattr(field, "empty_label"):  # model choices, and django-filter's choices
+            field.empty_label = "Any"
+            widget.choices = field.choices  # the widget copied the old label
+        elif isinstance(field, forms.ChoiceField):
+            field.choices = [
+                ("", "Any") if value == "" else (value, label) for value, label in field.choices
+            ]
         if isinstance(widget, forms.CheckboxInput):
             continue
         css = "form-select" if isinstance(widget, (forms.Select, forms.SelectMultiple)) else ""

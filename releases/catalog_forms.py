@@ -111,6 +111,7 @@ class DependencyForm(BootstrapFormMixin, forms.ModelForm):
         queryset=Service.objects.select_related("team"),
         label="Depends on",
         widget=_OwnOptionDisabledSelect,
+        empty_label="Choose a service…",
         error_messages={"invalid_choice": "Choose one of the services in the catalog."},
     )
 

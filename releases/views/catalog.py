@@ -55,7 +55,7 @@ class TeamDetailView(RoleRequiredMixin, DetailView):
         context["services"] = team.services.annotate(
             dependency_count=Count("dependency_links", distinct=True),
             dependent_count=Count("dependent_links", distinct=True),
-        )
+        ).order_by("name")
         context["members"] = team.members.order_by("username")
         context["history"] = history_rows(team)
         return context
@@ -121,38 +121,59 @@ class ServiceListView(RoleRequiredMixin, ListView):
         return context
 
 
-def _edge_path(edge: dict, box_w: float) -> str:
-    """An SVG path for one dependency edge of ``impact.neighbourhood``.
+# Room above the top row for edges that jump over a column (drawn as arcs there).
+ARC_PAD = 40
+
+
+def _edge_path(edge: dict, box_w: float, column_step: float) -> tuple[str, bool]:
+    """An SVG path for one dependency edge of ``impact.neighbourhood``, and whether it arcs.
 
     Edges run from the dependent's left side to the dependency's right side.
-    When both sit in the same column, or the dependency is drawn further
-    right (cycles, or a dependent that also needs an upstream service), a
-    straight line would cut through boxes, so those become loops.
+    Between neighbouring columns that is a smooth S-curve. Within one column
+    (e.g. two dependencies of the service that also depend on each other) the
+    edge loops out on the left. An edge that jumps over a column (a dependent
+    that also needs an upstream service directly) would cut through the boxes
+    between, so it arcs above the picture instead; so does a cycle drawn
+    backwards.
     """
     x1, y1, x2, y2 = edge["x1"], edge["y1"], edge["x2"], edge["y2"]
     src_left, dst_left = x1, x2 - box_w
-    if dst_left < src_left - 1:  # ordinary case: dependency in a column to the left
+    span = round((src_left - dst_left) / column_step)  # columns back to the dependency
+    if span == 1:
         mid = (x1 + x2) / 2
-        return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
-    if abs(dst_left - src_left) <= 1:  # same column: loop out on the left side
-        bulge = 45
-        return f"M{x1},{y1} C{x1 - bulge},{y1} {x1 - bulge},{y2} {dst_left},{y2}"
-    # Dependency drawn to the right: leave from the right side, enter its left side.
+        return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}", False
+    if span == 0:
+        bulge = 24  # stays inside the gap between columns
+        return f"M{x1},{y1} C{x1 - bulge},{y1} {x1 - bulge},{y2} {dst_left},{y2}", False
+    if span == -1:
+        start = src_left + box_w
+        mid = (start + dst_left) / 2
+        return f"M{start},{y1} C{mid},{y1} {mid},{y2} {dst_left},{y2}", False
+    # Control height chosen so the arc's highest point sits at y = -15.
+    top = (-120 - y1 - y2) / 6
+    if span > 1:
+        return f"M{x1},{y1} C{x1 - 40},{top} {x2 + 40},{top} {x2},{y2}", True
     start = src_left + box_w
-    mid = (start + dst_left) / 2
-    return f"M{start},{y1} C{mid},{y1} {mid},{y2} {dst_left},{y2}"
+    return f"M{start},{y1} C{start + 40},{top} {dst_left - 40},{top} {dst_left},{y2}", True
 
 
 def dependency_picture(service: Service) -> dict:
+    """``impact.neighbourhood`` plus what the SVG template needs: labels, centres, paths."""
     graph = impact.neighbourhood(service)
     box_w = graph["nodes"][0]["w"] if graph["nodes"] else 160
+    xs = sorted({node["x"] for node in graph["nodes"]})
+    column_step = min((b - a for a, b in zip(xs, xs[1:], strict=False)), default=box_w + 30)
     for node in graph["nodes"]:
         name = node["service"].name
         node["label"] = name if len(name) <= 22 else name[:21] + "…"
         node["cx"] = node["x"] + node["w"] / 2
         node["cy"] = node["y"] + node["h"] / 2
+    arcs = False
     for edge in graph["edges"]:
-        edge["d"] = _edge_path(edge, box_w)
+        edge["d"], arcs_here = _edge_path(edge, box_w, column_step)
+        arcs = arcs or arcs_here
+    graph["view_y"] = -ARC_PAD if arcs else 0
+    graph["view_height"] = graph["height"] + (ARC_PAD if arcs else 0)
     graph["has_library"] = any(e["kind"] == "library" for e in graph["edges"])
     return graph
 

@@ -46,6 +46,12 @@ def graph(db, payments):
     return s
 
 
+def graph_svg(html: str) -> str:
+    """The dependency picture's <svg> element (the page has other, smaller icons)."""
+    start = html.index("<svg", html.index('data-testid="dependency-graph"'))
+    return html[start : html.index("</svg>", start)]
+
+
 def page_urls(payments):
     return [
         reverse("service_list"),
@@ -189,7 +195,7 @@ def test_service_without_dependents_is_a_single_application_change(login, dave, 
 
 def test_service_detail_draws_the_dependency_graph_as_linked_svg(login, dave, graph):
     html = login(dave).get(reverse("service_detail", args=["payments-api"])).content.decode()
-    svg = html[html.index("<svg") : html.index("</svg>")]
+    svg = graph_svg(html)
     # Payments API's neighbourhood: ledger, common-lib (left), checkout (right).
     nodes = re.findall(r'<a class="node( focus)?" href="([^"]+)"', svg)
     hrefs = {href for _focus, href in nodes}
@@ -209,7 +215,7 @@ def test_service_detail_draws_the_dependency_graph_as_linked_svg(login, dave, gr
 
 def test_graph_of_a_diamond_draws_every_edge_once(login, dave, graph):
     html = login(dave).get(reverse("service_detail", args=["ledger"])).content.decode()
-    svg = html[html.index("<svg") : html.index("</svg>")]
+    svg = graph_svg(html)
     # ledger ← payments-api, cart ← checkout, plus payments-api ⇢ common-lib (not in view).
     assert svg.count('class="edge ') == 4
     assert svg.count('<a class="node') == 4
@@ -464,3 +470,21 @@ def test_release_page_link_uses_the_release_key(login, dave, payments):
     release = ReleaseFactory(author=dave, services=[(payments, "2.0.0")])
     html = login(dave).get(payments.get_absolute_url()).content.decode()
     assert release.get_absolute_url() in html
+
+
+def test_an_edge_that_jumps_over_a_column_arcs_above_the_boxes(login, dave, payments):
+    # checkout needs payments-api and, directly, the ledger payments-api also needs.
+    ledger = ServiceFactory(slug="ledger", name="Ledger", team=payments.team)
+    checkout = ServiceFactory(slug="checkout", name="Checkout", team=payments.team)
+    DependencyFactory(service=payments, depends_on=ledger)
+    DependencyFactory(service=checkout, depends_on=payments)
+    DependencyFactory(service=checkout, depends_on=ledger)
+    html = login(dave).get(payments.get_absolute_url()).content.decode()
+    svg = graph_svg(html)
+    assert re.search(r'viewBox="0 -40 ', svg)  # room above the top row for the arc
+    arcs = [
+        d
+        for d in re.findall(r'<path class="edge runtime" d="([^"]+)"', svg)
+        if "-" in d.split("C")[1]
+    ]
+    assert len(arcs) == 1  # only checkout → ledger leaves the picture's rows
