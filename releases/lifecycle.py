@@ -144,9 +144,9 @@ def submit(release: Release, user, comment: str = "") -> Release:
                 f"{locked.key} ships no services; add at least one service and version first.",
                 [Reason("services", False, "No services in the release.")],
             )
-        _move(locked, t, user, comment)
+        # Bumped before the move so the submission is one save and one history row.
         locked.approval_round += 1
-        locked.save(update_fields=["approval_round"])
+        _move(locked, t, user, comment)
     return locked
 
 

@@ -1,9 +1,11 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection, transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from releasemgr.decisions import DomainError
 
@@ -11,10 +13,11 @@ from releasemgr.decisions import DomainError
 def exception_handler(exc, context):
     """Map domain errors to HTTP: rule said no → 409 (or 403), protected delete → 409.
 
-    A failed request writes nothing: the surrounding atomic block is rolled back.
+    A failed request writes nothing: ``BaseModelViewSet`` rolls back its own atomic block on
+    an error response. Views that keep a record of a refusal (the gate, deployments) manage
+    their transactions themselves, so this handler only rolls back under ATOMIC_REQUESTS.
     """
-    if connection.in_atomic_block:
-        transaction.set_rollback(True)
+    set_rollback()
     if isinstance(exc, DomainError):
         body = {
             "detail": exc.message,
@@ -54,3 +57,9 @@ def exception_handler(exc, context):
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     return drf_exception_handler(exc, context)
+
+
+@csrf_exempt  # token-authenticated clients send no CSRF token; the answer is a 404 anyway
+def api_not_found(request, *args, **kwargs):
+    """No API resource at this URL: answer in JSON like every other API error."""
+    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)

@@ -17,7 +17,12 @@ class BaseModelViewSet(viewsets.ModelViewSet):
         if request.method in ("GET", "HEAD", "OPTIONS") or not self.atomic_writes:
             return super().dispatch(request, *args, **kwargs)
         with transaction.atomic():
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 400:
+                # The error was turned into a response inside this block: undo its writes here,
+                # not in the exception handler, which must not roll back a caller's transaction.
+                transaction.set_rollback(True)
+            return response
 
     def perform_create(self, serializer):
         serializer.save()
