@@ -12,7 +12,7 @@ freeze that ends at ``retry_after``); ``prevented`` otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 
@@ -58,7 +58,7 @@ class GateResult:
 
 
 def _fmt(moment: datetime) -> str:
-    return timezone.localtime(moment, timezone.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return timezone.localtime(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def check_approved(release: Release) -> Reason:
