@@ -5,12 +5,6 @@ import pytest
 from tests.releases import builders
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Personas get real passwords; hashing them with PBKDF2 dominated these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def env_list(environments):
     """dev, test, staging, production in promotion order."""
