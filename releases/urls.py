@@ -1,13 +1,44 @@
-# PLACEHOLDER: owned by the releases UI helper; replace with real views.
-from django.urls import path
-from django.views.generic import TemplateView
+"""Web UI for releases, the dashboard, deployments and gate decisions."""
 
-stub = TemplateView.as_view(template_name="base.html")
+from django.urls import path
+
+from releases.views import dashboard, deployments, gate, releases
+
 urlpatterns = [
-    path("", stub, name="dashboard"),
-    path("releases/", stub, name="release_list"),
-    path("releases/<str:key>/", stub, name="release_detail"),
-    path("deployments/", stub, name="deployment_list"),
-    path("deployments/<int:pk>/", stub, name="deployment_detail"),
-    path("gate/<uuid:pk>/", stub, name="gate_decision_detail"),
+    path("", dashboard.DashboardView.as_view(), name="dashboard"),
+    path("releases/", releases.ReleaseListView.as_view(), name="release_list"),
+    path("releases/new/", releases.ReleaseFormView.as_view(), name="release_create"),
+    path("releases/<str:key>/", releases.ReleaseDetailView.as_view(), name="release_detail"),
+    path("releases/<str:key>/edit/", releases.ReleaseFormView.as_view(), name="release_edit"),
+    path("releases/<str:key>/delete/", releases.ReleaseDeleteView.as_view(), name="release_delete"),
+    path(
+        "releases/<str:key>/actions/<slug:action>/",
+        releases.ReleaseActionView.as_view(),
+        name="release_action",
+    ),
+    path("releases/<str:key>/deploy/", releases.ReleaseDeployView.as_view(), name="release_deploy"),
+    path("releases/<str:key>/scope/add/", releases.ScopeItemView.as_view(), name="scope_item_add"),
+    path(
+        "releases/<str:key>/scope/<int:pk>/edit/",
+        releases.ScopeItemView.as_view(),
+        name="scope_item_edit",
+    ),
+    path(
+        "releases/<str:key>/scope/<int:pk>/delete/",
+        releases.ScopeItemDeleteView.as_view(),
+        name="scope_item_delete",
+    ),
+    path("deployments/", deployments.DeploymentListView.as_view(), name="deployment_list"),
+    path(
+        "deployments/<int:pk>/",
+        deployments.DeploymentDetailView.as_view(),
+        name="deployment_detail",
+    ),
+    path(
+        "deployments/<int:pk>/events/",
+        deployments.DeploymentEventView.as_view(),
+        name="deployment_event",
+    ),
+    path("gate/", gate.GateDecisionListView.as_view(), name="gate_decision_list"),
+    path("gate/<uuid:pk>/", gate.GateDecisionDetailView.as_view(), name="gate_decision_detail"),
 ]

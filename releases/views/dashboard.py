@@ -1,0 +1,82 @@
+"""The landing page: what is happening, what is next, what waits for me."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Prefetch
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from governance import policy
+from governance.models import Approval
+from releasemgr.web import RoleRequiredMixin
+from releases.choices import ReleaseState
+from releases.models import Deployment, GateDecision, Release
+from scheduling.models import FreezeWindow
+
+DASHBOARD_ROWS = 8
+
+
+class DashboardView(RoleRequiredMixin, TemplateView):
+    template_name = "dashboard.html"
+    permission_required = "releases.view_release"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        now = timezone.now()
+        counts = dict(
+            Release.objects.order_by()
+            .values("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+        state_counts = [
+            {"state": value, "label": label, "count": counts.get(value, 0)}
+            for value, label in ReleaseState.choices
+        ]
+
+        upcoming = list(
+            Release.objects.with_related()
+            .filter(state__in=[ReleaseState.APPROVED, ReleaseState.DEPLOYING])
+            .order_by(F("planned_start").asc(nulls_last=True), "key")[:DASHBOARD_ROWS]
+        )
+
+        freezes = list(
+            FreezeWindow.objects.upcoming_from(now)
+            .prefetch_related("services", "environments")
+            .order_by("start")[:DASHBOARD_ROWS]
+        )
+        for window in freezes:
+            window.is_active = window.start <= now < window.end
+
+        pending = list(
+            Release.objects.with_related()
+            .filter(state=ReleaseState.SUBMITTED)
+            .prefetch_related(Prefetch("approvals", queryset=Approval.objects.order_by("-created")))
+            .order_by(F("planned_start").asc(nulls_last=True), "key")[:DASHBOARD_ROWS]
+        )
+        can_approve = user.has_perm("governance.approve_release")
+        for release in pending:
+            # Highlight what this reviewer may act on; the lifecycle re-checks on POST.
+            release.may_decide = policy.may_decide(user, release) if can_approve else None
+
+        deployments = list(
+            Deployment.objects.select_related("release", "environment", "started_by")[
+                :DASHBOARD_ROWS
+            ]
+        )
+        gate_decisions = list(
+            GateDecision.objects.select_related("release", "requested_by")[:DASHBOARD_ROWS]
+        )
+        return super().get_context_data(
+            state_counts=state_counts,
+            total_releases=sum(counts.values()),
+            upcoming=upcoming,
+            freezes=freezes,
+            pending=pending,
+            can_approve=can_approve,
+            recent_deployments=deployments,
+            recent_gate_decisions=gate_decisions,
+            can_add_release=user.has_perm("releases.add_release"),
+            now=now,
+            **kwargs,
+        )
