@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.conf import settings
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("releasemgr.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
