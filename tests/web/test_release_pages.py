@@ -146,6 +146,9 @@ def test_release_list_filters_by_state_search_and_service(
     assert [r.key for r in by_team] == [other.key]
     response = client.get(LIST_URL, {"q": "nothing like this"})
     assert "No releases match these filters." in response.content.decode()
+    response = client.get(LIST_URL, {"owner": "ghost"})
+    assert response.status_code == 200
+    assert "These filters were not understood and are ignored" in response.content.decode()
 
 
 def test_release_list_paginates(client, alice):
