@@ -6,7 +6,7 @@ class BootstrapFormMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 continue
@@ -15,9 +15,19 @@ class BootstrapFormMixin:
                 if isinstance(widget, (forms.Select, forms.SelectMultiple))
                 else "form-control"
             )
-            if self.is_bound and name in self.errors:
-                css += " is-invalid"
             widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
+
+    def full_clean(self):
+        # Marked after validation, not in __init__: reading ``errors`` there validated the
+        # form before formsets add their DELETE/ORDER fields (so deletions were ignored).
+        super().full_clean()
+        for name in self._errors or ():
+            field = self.fields.get(name)
+            if field is None or isinstance(field.widget, forms.CheckboxInput):
+                continue
+            css = field.widget.attrs.get("class", "")
+            if "is-invalid" not in css.split():
+                field.widget.attrs["class"] = (css + " is-invalid").strip()
 
 
 class DateTimeInput(forms.DateTimeInput):

@@ -29,24 +29,51 @@ def paginate(request, queryset, per_page: int = 25):
     return paginator.get_page(request.GET.get("page"))
 
 
+def _display(field, value, related: dict):
+    """A history value as a person reads it: choice labels and related objects' names."""
+    if value is None or value == "":
+        return None
+    if field.is_relation:
+        return related.get((field.related_model, value), f"#{value}")
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    return value
+
+
 def history_rows(obj: models.Model, limit: int = 50) -> list[dict]:
     """Who changed what and when (and why), newest first, for the History tab.
 
-    Each row lists the fields that differ from the previous version.
+    Each row lists the fields that differ from the previous version, with
+    choice labels and related objects' names (one query per related model).
     """
     records = list(
         obj.history.select_related("history_user").order_by("-history_date", "-history_id")[
             : limit + 1
         ]
     )
-    rows = []
+    diffs = []
+    wanted: dict = {}
     for index, record in enumerate(records[:limit]):
         previous = records[index + 1] if index + 1 < len(records) else None
         changes = []
         if previous is not None and record.history_type == "~":
-            delta = record.diff_against(previous, excluded_fields=["updated"])
-            for change in delta.changes:
-                changes.append({"field": change.field, "old": change.old, "new": change.new})
+            # Compared by hand: diff_against() skips non-editable fields such as a release's state.
+            for field in record.tracked_fields:
+                old, new = getattr(previous, field.attname), getattr(record, field.attname)
+                if field.name != "updated" and old != new:
+                    changes.append((field, old, new))
+                    if field.is_relation:
+                        wanted.setdefault(field.related_model, set()).update(
+                            v for v in (old, new) if v is not None
+                        )
+        diffs.append((record, changes))
+    related = {
+        (model, pk): str(instance)
+        for model, pks in wanted.items()
+        for pk, instance in model._default_manager.in_bulk(pks).items()
+    }
+    rows = []
+    for record, changes in diffs:
         rows.append(
             {
                 "date": record.history_date,
@@ -54,7 +81,14 @@ def history_rows(obj: models.Model, limit: int = 50) -> list[dict]:
                 "type": {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
                 "reason": record.history_change_reason or "",
                 "via": getattr(record, "history_via", ""),
-                "changes": changes,
+                "changes": [
+                    {
+                        "field": field.verbose_name,
+                        "old": _display(field, old, related),
+                        "new": _display(field, new, related),
+                    }
+                    for field, old, new in changes
+                ],
             }
         )
     return rows

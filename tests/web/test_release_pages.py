@@ -458,7 +458,7 @@ def test_dave_submits_and_carol_approves_through_the_action_buttons(
     assert "ship it" in page.content.decode()
     newest = page.context["history"][0]
     assert newest["user"] == carol
-    assert {"field": "state", "old": "submitted", "new": "approved"} in newest["changes"]
+    assert {"field": "state", "old": "Submitted", "new": "Approved"} in newest["changes"]
 
 
 def test_dave_cannot_approve_his_own_release(client, dave, draft_release):
