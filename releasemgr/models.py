@@ -131,3 +131,29 @@ class JobRun(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """Something a person should know (a window now blocks their deployment, a patch is due).
+
+    ``dedupe_key`` makes senders idempotent: the same event never notifies twice.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=50)
+    message = models.TextField()
+    link = models.CharField(max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=200)
+    created = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"], name="unique_notification")
+        ]
+
+    def __str__(self):
+        return self.message[:80]

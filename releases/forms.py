@@ -9,7 +9,7 @@ from releases.choices import DeploymentStrategy, EventType
 from releases.lifecycle import TERMINAL_EVENTS
 from releases.models import Release, ScopeItem, Service
 from releases.validators import validate_version
-from scheduling.models import Environment
+from scheduling.models import Environment, Region
 
 User = get_user_model()
 
@@ -143,7 +143,17 @@ class StartDeploymentForm(BootstrapFormMixin, forms.Form):
     strategy = forms.ChoiceField(
         choices=DeploymentStrategy.choices, initial=DeploymentStrategy.ROLLING
     )
-    region = forms.CharField(max_length=32, required=False)
+    region = forms.ModelChoiceField(
+        queryset=Region.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label="Any region",
+    )
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="Needed only when a soft window applies: why deploying now is acceptable.",
+    )
     pipeline_url = forms.URLField(
         max_length=500, required=False, label="Pipeline URL", assume_scheme="https"
     )

@@ -20,8 +20,10 @@ from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
 from releases.models import Deployment, GateDecision, Release, ReleaseService, Service
+from scheduling.golive import check_regional_go_live
 from scheduling.models import Environment
-from scheduling.windows import freezes_covering, frozen_until
+from scheduling.reservations import check_reservation
+from scheduling.windows import check_windows
 
 GATE_PASSING_STATES = (ReleaseState.APPROVED, ReleaseState.DEPLOYING)
 # Which release a (service, version) question refers to, when several match.
@@ -86,22 +88,6 @@ def check_approved(release: Release) -> Reason:
             "it must be submitted and approved first."
         )
     return Reason("approved", False, message, {"state": release.state})
-
-
-def check_freeze(services: list[Service], environment: Environment, at: datetime) -> Reason:
-    windows = freezes_covering(services, environment, at)
-    if not windows:
-        return Reason("freeze_window", True, f"No freeze window covers {environment.name} now.")
-    until = frozen_until(windows)
-    names = ", ".join(f"'{w.name}'" for w in windows)
-    return Reason(
-        "freeze_window",
-        False,
-        f"{environment.name} is frozen by {names} until {_fmt(until)}.",
-        {"windows": [w.pk for w in windows], "until": until.isoformat()},
-        waits=True,
-        retry_after=until,
-    )
 
 
 def check_promotion_order(release: Release, environment: Environment) -> Reason:
@@ -179,7 +165,12 @@ def check_running(release: Release) -> Reason:
 
 
 def evaluate_release(
-    release: Release, environment: Environment, user, at: datetime | None = None
+    release: Release,
+    environment: Environment,
+    user,
+    at: datetime | None = None,
+    region=None,
+    override_reason: str = "",
 ) -> Decision:
     at = at or timezone.now()
     services = [rs.service for rs in release.release_services.select_related("service")]
@@ -193,8 +184,11 @@ def evaluate_release(
         )
     )
     decision.add(check_approved(release))
-    decision.add(check_freeze(services, environment, at))
+    for reason in check_windows(release, services, environment, region, at, override_reason):
+        decision.add(reason)
+    decision.add(check_regional_go_live(release, region, at))
     decision.add(check_promotion_order(release, environment))
+    decision.add(check_reservation(release, environment, at))
     decision.add(check_segregation(release, environment, user))
     decision.add(check_running(release))
     return decision
@@ -232,7 +226,7 @@ def record(
     environment: Environment,
     service: Service | None = None,
     version: str = "",
-    region: str = "",
+    region=None,
     purpose: str = "query",
 ) -> GateDecision:
     result.record = GateDecision.objects.create(
@@ -240,7 +234,7 @@ def record(
         service_slug=service.slug if service else "",
         version=version,
         environment_slug=environment.slug,
-        region=region,
+        region=getattr(region, "code", region or ""),
         release=result.release,
         status=result.status,
         allowed=result.allowed,
@@ -256,8 +250,9 @@ def ask(
     version: str,
     environment: Environment,
     user,
-    region: str = "",
+    region=None,
     at: datetime | None = None,
+    override_reason: str = "",
 ) -> GateResult:
     """Answer a pipeline: may ``service`` at ``version`` go to ``environment`` now? Recorded."""
     at = at or timezone.now()
@@ -272,9 +267,10 @@ def ask(
                 {"service": service.slug, "version": version},
             )
         )
-        decision.add(check_freeze([service], environment, at))
+        for reason in check_windows(None, [service], environment, region, at, override_reason):
+            decision.add(reason)
     else:
-        decision = evaluate_release(release, environment, user, at)
+        decision = evaluate_release(release, environment, user, at, region, override_reason)
     status, retry_after = outcome(decision)
     result = GateResult(decision, release, status, retry_after)
     record(

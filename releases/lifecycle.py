@@ -202,8 +202,9 @@ def start_deployment(
     strategy: str = "",
     pipeline_url: str = "",
     commit: str = "",
-    region: str = "",
+    region=None,
     idempotency_key: str = "",
+    override_reason: str = "",
 ) -> tuple[Deployment, bool]:
     """Start a deployment if the gate allows it now. Returns (deployment, created).
 
@@ -222,7 +223,9 @@ def start_deployment(
     try:
         with transaction.atomic():
             locked = _lock(release)
-            decision = gate.evaluate_release(locked, environment, user)
+            decision = gate.evaluate_release(
+                locked, environment, user, region=region, override_reason=override_reason
+            )
             status, retry_after = gate.outcome(decision)
             result = gate.GateResult(decision, locked, status, retry_after)
             if not result.allowed:
@@ -234,7 +237,7 @@ def start_deployment(
                 deployment = Deployment(
                     release=locked,
                     environment=environment,
-                    region=region,
+                    region=getattr(region, "code", region or ""),
                     strategy=strategy or Deployment._meta.get_field("strategy").default,
                     pipeline_url=pipeline_url,
                     commit=commit,

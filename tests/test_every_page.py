@@ -204,6 +204,7 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "DeploymentEvent": "an append-only record of what a pipeline reported",
         "GateDecision": "an append-only record of a gate answer",
         "JobRun": "bookkeeping of background job runs",
+        "Notification": "a message to one person; reading it is its only change",
     }
     missing = []
     for app in ("releasemgr", "releases", "scheduling", "governance", "metrics"):

@@ -1,7 +1,8 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from governance.api.views import ApprovalViewSet
+from releasemgr.api.exceptions import api_not_found
 from releases.api import views as rv
 from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 
@@ -21,4 +22,7 @@ app_name = "api"
 urlpatterns = [
     path("gate/", rv.GateView.as_view(), name="gate"),
     path("", include(router.urls)),
+    # Keep last: any other /api/v1/.../ URL (e.g. an id that is not a number) answers JSON 404,
+    # not the HTML page. Paths without the trailing slash still get APPEND_SLASH's redirect.
+    re_path(r"^.*/$", api_not_found, name="not_found"),
 ]

@@ -17,7 +17,7 @@ from releases.models import (
     Team,
 )
 from releases.validators import validate_version
-from scheduling.models import Environment
+from scheduling.models import Environment, Region
 
 
 class TeamSerializer(ValidatedModelSerializer):
@@ -254,7 +254,7 @@ class ScopeItemSerializer(ValidatedModelSerializer):
 
 
 class DeploymentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = DeploymentEvent
@@ -267,7 +267,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
     release = serializers.SlugRelatedField(slug_field="key", read_only=True)
     environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    gate_decision = serializers.PrimaryKeyRelatedField(read_only=True)
+    gate_decision = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Deployment
@@ -304,7 +304,19 @@ class DeploymentCreateSerializer(serializers.Serializer):
         allow_blank=True,
         error_messages={"invalid": "Enter a git commit SHA (7-64 hex digits)."},
     )
-    region = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    region = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Region.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Region code; regional go-live rules and regional windows apply to it.",
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Why deploying inside a soft window is acceptable (soft windows need one).",
+    )
 
 
 class DeploymentEventCreateSerializer(serializers.Serializer):
@@ -322,7 +334,19 @@ class GateRequestSerializer(serializers.Serializer):
     environment = serializers.SlugRelatedField(
         slug_field="slug", queryset=Environment.objects.all()
     )
-    region = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    region = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Region.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Region code; regional go-live rules and regional windows apply to it.",
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Why deploying inside a soft window is acceptable (soft windows need one).",
+    )
 
 
 class GateCheckSerializer(serializers.Serializer):
@@ -342,8 +366,10 @@ class GateResponseSerializer(serializers.Serializer):
 
 
 class GateDecisionSerializer(serializers.ModelSerializer):
-    release = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    release = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     checks = GateCheckSerializer(many=True, read_only=True)
 
     class Meta:

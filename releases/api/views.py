@@ -182,7 +182,8 @@ class DeploymentViewSet(
             strategy=data.get("strategy", ""),
             pipeline_url=data.get("pipeline_url", ""),
             commit=data.get("commit", ""),
-            region=data.get("region", ""),
+            region=data.get("region"),
+            override_reason=data.get("reason", ""),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
         )
         out = s.DeploymentSerializer(deployment, context=self.get_serializer_context()).data
@@ -222,7 +223,8 @@ class GateView(APIView):
             data["version"],
             data["environment"],
             request.user,
-            region=data.get("region", ""),
+            region=data.get("region"),
+            override_reason=data.get("reason", ""),
         )
         return Response(
             {

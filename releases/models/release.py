@@ -69,6 +69,14 @@ class Release(BaseModel):
         editable=False,
     )
     rollback_plan = models.TextField(blank=True)
+    deadline = models.DateTimeField(
+        null=True, blank=True, help_text="The date the business needs the release by."
+    )
+    compliance_deadline = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Audit or regulatory date the release must ship before (cannot slip).",
+    )
     approval_round = models.PositiveIntegerField(
         default=0, editable=False, help_text="How many times the release was submitted."
     )

@@ -389,6 +389,7 @@ class ReleaseDeployView(RoleRequiredMixin, View):
                 pipeline_url=data["pipeline_url"],
                 commit=data["commit"],
                 region=data["region"],
+                override_reason=data["reason"],
             )
         except lifecycle.GateRefused as exc:
             messages.error(request, f"The gate refused the deployment ({exc.result.status}).")

@@ -39,7 +39,9 @@ class FreezeWindowSerializer(ValidatedModelSerializer):
         required=False,
         help_text="Environments covered; empty = all environments.",
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = FreezeWindow

@@ -5,6 +5,7 @@ from datetime import datetime
 import pytest
 
 from releases.models import GateDecision
+from scheduling.models import Region
 from tests.factories import FreezeWindowFactory
 from tests.releases import builders
 
@@ -81,12 +82,24 @@ def test_the_author_is_prevented_from_production_through_the_api(
 
 
 def test_the_region_is_recorded_with_the_answer(ci, approved_release, environments):
+    Region.objects.create(code="eu-west", name="EU West", timezone="Europe/Dublin")
     body = ci.post(
         URL,
         {"service": "payments-api", "version": "1.4.2", "environment": "dev", "region": "eu-west"},
     ).json()
 
     assert GateDecision.objects.get(pk=body["decision_id"]).region == "eu-west"
+
+
+def test_an_unknown_region_is_a_400_and_nothing_is_recorded(ci, approved_release, environments):
+    response = ci.post(
+        URL,
+        {"service": "payments-api", "version": "1.4.2", "environment": "dev", "region": "mars"},
+    )
+
+    assert response.status_code == 400
+    assert "region" in response.json()
+    assert not GateDecision.objects.exists()
 
 
 @pytest.mark.parametrize(

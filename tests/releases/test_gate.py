@@ -8,6 +8,7 @@ from django.utils import timezone
 from releasemgr.decisions import Decision, Reason
 from releases import gate, lifecycle
 from releases.models import GateDecision
+from scheduling.models import Region
 from tests.factories import FreezeWindowFactory, ReleaseFactory, ScopeItemFactory, ServiceFactory
 from tests.releases import builders
 
@@ -70,7 +71,11 @@ def test_an_approved_release_is_allowed_to_the_first_environment(
         "release_found",
         "approved",
         "freeze_window",
+        "blackout_window",
+        "release_window",
+        "regional_go_live",
         "promotion_order",
+        "environment_reservation",
         "segregation_of_duties",
         "deployment_in_progress",
     }
@@ -295,7 +300,8 @@ def test_a_running_deployment_makes_the_next_one_wait(
 def test_every_answer_is_stored_with_its_checks(
     submitted_release, payments, pipeline, environments
 ):
-    first = gate.ask(payments, "1.4.2", environments["dev"], pipeline, region="eu-west")
+    eu_west = Region.objects.create(code="eu-west", name="EU West", timezone="Europe/Dublin")
+    first = gate.ask(payments, "1.4.2", environments["dev"], pipeline, region=eu_west)
     second = gate.ask(payments, "0.0.1", environments["test"], pipeline)
 
     assert GateDecision.objects.count() == 2
