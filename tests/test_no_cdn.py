@@ -13,7 +13,9 @@ def test_no_template_loads_an_asset_from_another_host():
     for template in Path(settings.BASE_DIR, "templates").rglob("*.html"):
         for number, line in enumerate(template.read_text().splitlines(), start=1):
             if EXTERNAL_ASSET.search(line):
-                offenders.append(f"{template.relative_to(settings.BASE_DIR)}:{number}: {line.strip()}")
+                offenders.append(
+                    f"{template.relative_to(settings.BASE_DIR)}:{number}: {line.strip()}"
+                )
     assert offenders == []
 
 

@@ -68,8 +68,13 @@ def grow_to(rows: int) -> None:
     start = int(Release._next_key().rsplit("-", 1)[1])
     for i in range(rows - have):
         batch.append(
-            Release(key=f"{year_prefix}-B{start + i:06d}", name=f"Bench release {i}",
-                    version=f"9.{i // 100}.{i % 100}", author=author, owner=author)
+            Release(
+                key=f"{year_prefix}-B{start + i:06d}",
+                name=f"Bench release {i}",
+                version=f"9.{i // 100}.{i % 100}",
+                author=author,
+                owner=author,
+            )
         )
     Release.objects.bulk_create(batch, batch_size=500)
     links = []
@@ -112,7 +117,9 @@ def endpoints(key: str, manager):
 
     body = {"service": "auth-service", "version": "5.0.1", "environment": "staging"}
     return {
-        "POST /api/v1/gate/": lambda: ok(api.post("/api/v1/gate/", body, content_type="application/json")),
+        "POST /api/v1/gate/": lambda: ok(
+            api.post("/api/v1/gate/", body, content_type="application/json")
+        ),
         "GET /api/v1/releases/": lambda: ok(api.get("/api/v1/releases/")),
         "GET /api/v1/releases/?state=draft": lambda: ok(api.get("/api/v1/releases/?state=draft")),
         "GET /api/v1/services/": lambda: ok(api.get("/api/v1/services/")),
@@ -122,9 +129,15 @@ def endpoints(key: str, manager):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", type=int, default=100,
-                        help="releases in the baseline data set (enough to fill a page)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--baseline",
+        type=int,
+        default=100,
+        help="releases in the baseline data set (enough to fill a page)",
+    )
     parser.add_argument("--rows", type=int, default=2000, help="releases in the large data set")
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint and size")
     args = parser.parse_args()
@@ -153,7 +166,9 @@ def main() -> int:
     for name in endpoints(key, manager):
         base, large = results[("baseline", name)], results[("large", name)]
         for label, r in (("baseline", base), ("large", large)):
-            print(f"{name:36} {label:9} {r['rps']:8.1f} {r['p50']:8.2f} {r['p99']:8.2f} {r['queries']:8d}")
+            print(
+                f"{name:36} {label:9} {r['rps']:8.1f} {r['p50']:8.2f} {r['p99']:8.2f} {r['queries']:8d}"
+            )
         ratio = large["p50"] / base["p50"] if base["p50"] else float("nan")
         print(f"{'':36} {'ratio':9} {'':8} {ratio:8.2f}x")
         if large["queries"] > base["queries"]:
