@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from scheduling import views
 
@@ -25,4 +25,10 @@ urlpatterns = [
     path("freezes/<int:pk>/", views.FreezeDetailView.as_view(), name="freeze_detail"),
     path("freezes/<int:pk>/edit/", views.FreezeUpdateView.as_view(), name="freeze_update"),
     path("freezes/<int:pk>/delete/", views.FreezeDeleteView.as_view(), name="freeze_delete"),
+    # One module per area, each owned by its feature.
+    path("", include("scheduling.urls_calendar")),
+    path("", include("scheduling.urls_exceptions")),
+    path("", include("scheduling.urls_reservations")),
+    path("", include("scheduling.urls_planning")),
+    path("", include("scheduling.urls_vulnerabilities")),
 ]

@@ -4,7 +4,10 @@ from rest_framework.routers import DefaultRouter
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
 from releases.api import views as rv
+from scheduling.api import calendar, exceptions, planning, reservations, vulnerabilities
 from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
+
+SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 
 router = DefaultRouter()
 router.register("teams", rv.TeamViewSet)
@@ -17,10 +20,13 @@ router.register("environments", EnvironmentViewSet)
 router.register("freeze-windows", FreezeWindowViewSet)
 router.register("deployments", rv.DeploymentViewSet)
 router.register("gate-decisions", rv.GateDecisionViewSet)
+for area in SCHEDULING_AREAS:
+    area.register(router)
 
 app_name = "api"
 urlpatterns = [
     path("gate/", rv.GateView.as_view(), name="gate"),
+    *[p for area in SCHEDULING_AREAS for p in area.urlpatterns],
     path("", include(router.urls)),
     # Keep last: any other /api/v1/.../ URL (e.g. an id that is not a number) answers JSON 404,
     # not the HTML page. Paths without the trailing slash still get APPEND_SLASH's redirect.

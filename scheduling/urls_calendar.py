@@ -1,0 +1,2 @@
+# PLACEHOLDER until the calendar pages are built.
+urlpatterns = []

@@ -1,0 +1,2 @@
+# PLACEHOLDER until the exceptions pages are built.
+urlpatterns = []

@@ -1,0 +1,2 @@
+# PLACEHOLDER until the planning pages are built.
+urlpatterns = []

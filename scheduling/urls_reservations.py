@@ -1,0 +1,2 @@
+# PLACEHOLDER until the reservations pages are built.
+urlpatterns = []

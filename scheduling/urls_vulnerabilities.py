@@ -1,0 +1,2 @@
+# PLACEHOLDER until the vulnerabilities pages are built.
+urlpatterns = []
