@@ -1,9 +1,59 @@
-# PLACEHOLDER until the exception panel is built: renders nothing.
+"""The release page's freeze-exception panel (Schedule tab)."""
+
 from django import template
+from django.utils import timezone
+
+from scheduling import freeze_exceptions
+from scheduling.choices import ExceptionStatus
 
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
+@register.inclusion_tag("scheduling/panels/exceptions.html", takes_context=True)
 def exception_panel(context, release):
-    return ""
+    """The release's exceptions with status and validity, and the freezes and blackouts that
+    stop it now or in the next 30 days, each with a "Request exception" button.
+
+    A fixed number of queries: the exceptions, the release's services, the windows and
+    their scopes.
+    """
+    request = context["request"]
+    user = request.user
+    now = timezone.now()
+    exceptions = list(
+        release.freeze_exceptions.select_related("window", "requested_by", "decided_by").order_by(
+            "-created"
+        )
+    )
+    for exception in exceptions:
+        exception.validity = freeze_exceptions.validity(exception, now)
+    finished = release.state in freeze_exceptions.FINISHED_STATES
+    blocking = []
+    if not finished:
+        for item in freeze_exceptions.blocking_windows(release, now, now + freeze_exceptions.SOON):
+            covering = [
+                e
+                for e in exceptions
+                if e.window_id == item.window.pk
+                and e.status in freeze_exceptions.OPEN_STATUSES
+                and e.valid_until > now
+            ]
+            blocking.append(
+                {
+                    "window": item.window,
+                    "occurrence": item.first,
+                    "active": item.first.start <= now,
+                    "more": len(item.occurrences) - 1,
+                    "exception": covering[0] if covering else None,
+                }
+            )
+    return {
+        "release": release,
+        "exceptions": exceptions,
+        "blocking": blocking,
+        "finished": finished,
+        "can_request": user.has_perm(freeze_exceptions.REQUEST_PERMISSION) and not finished,
+        "pending": ExceptionStatus.PENDING,
+        "days": freeze_exceptions.SOON.days,
+        "now": now,
+    }
