@@ -76,23 +76,18 @@ def _release_scope(release):
 
 
 def _stops(window: FreezeWindow, release, scope) -> bool:
-    """Is ``window`` a hard or soft block for the release's services in some environment?
+    """Is ``window`` a freeze or blackout (hard or soft) for the release's services?
 
-    Environment scope is checked per deployment; here any environment of the window will do.
-    Region scope is left open: the release may go to any region.
+    The scope names no environment or region: the release may go to any of them, so a
+    window limited to production (or to one region) stops it too.
     """
-    from scheduling.windows import Scope, in_scope
+    from scheduling.windows import in_scope
 
     if window.kind not in BLOCKING_KINDS:
         return False
     if release.change_type in (window.allowed_change_types or []):
         return False
-    envs = [env.pk for env in window.environments.all()]
-    if not envs:
-        return in_scope(window, scope)
-    return any(
-        in_scope(window, Scope(scope.service_ids, scope.team_ids, env_id, None)) for env_id in envs
-    )
+    return in_scope(window, scope)
 
 
 def blocking_windows(release, since: datetime, until: datetime) -> list[Blocking]:
@@ -106,7 +101,7 @@ def blocking_windows(release, since: datetime, until: datetime) -> list[Blocking
 
     scope = _release_scope(release)
     found = []
-    for window in candidate_windows(since, until, BLOCKING_KINDS):
+    for window in candidate_windows(since, until, BLOCKING_KINDS, scope):
         if not _stops(window, release, scope):
             continue
         occs = occurrences(window, since, until)
@@ -130,7 +125,8 @@ def suggested_validity(window: FreezeWindow, now: datetime | None = None):
     from scheduling.windows import occurrences
 
     now = now or timezone.now()
-    start = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # Floored to the minute (what a datetime-local field holds), so it is in force at once.
+    start = now.replace(second=0, microsecond=0)
     occs = occurrences(window, now, now + timedelta(days=400))
     if not occs:
         return start, start + timedelta(days=1)

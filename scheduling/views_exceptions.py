@@ -180,7 +180,10 @@ def _detail_context(request, exception: FreezeException, **extra) -> dict:
 
 def _exception_or_404(pk) -> FreezeException:
     return get_object_or_404(
-        _with_related(FreezeException.objects.select_related("window__created_by")), pk=pk
+        _with_related(FreezeException.objects.all()).prefetch_related(
+            "window__services", "window__environments", "window__regions"
+        ),
+        pk=pk,
     )
 
 
