@@ -27,6 +27,7 @@ from releases.forms import (
 from releases.models import Deployment, GateDecision, Release, ReleaseService, ScopeItem
 from releases.views.common import active_filter_count, filtered_page, related_history_rows
 from scheduling.models import Environment
+from scheduling.views_planning import warn_plan_conflicts
 
 RECENT_GATE_DECISIONS = 20
 
@@ -269,6 +270,10 @@ class ReleaseFormView(RoleRequiredMixin, View):
         try:
             with transaction.atomic():
                 release = self._editable_release(key, lock=True) if key else None
+                # Read before the form writes the posted values into the instance.
+                plan_before = (
+                    (release.planned_start, release.planned_end) if release else (None, None)
+                )
                 instance = release or Release(author=user)
                 form = ReleaseForm(request.POST, instance=instance)
                 initial = (
@@ -295,6 +300,8 @@ class ReleaseFormView(RoleRequiredMixin, View):
         messages.success(
             request, f"{saved.key} {'updated' if release else 'created'}: {saved.name}."
         )
+        # The planning helper's hook: a changed planned window gets its conflicts listed.
+        warn_plan_conflicts(request, saved, plan_before)
         return redirect(saved)
 
 

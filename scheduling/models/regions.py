@@ -1,5 +1,6 @@
 """Regions with their own time zone and legal go-live rules."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -73,5 +74,26 @@ class GoLiveRule(BaseModel):
         target = self.release.key if self.release_id else self.service
         return f"{target} in {self.region} not before {self.earliest_at:%Y-%m-%d %H:%M}"
 
+    def clean(self):
+        if not self.release_id and not self.service_id:
+            raise ValidationError(
+                "Name the release the rule holds back, or the service whose releases it holds back."
+            )
+        if self.release_id and self.service_id:
+            raise ValidationError(
+                {
+                    "service": "Name a release or a service, not both: a release rule already "
+                    "covers every service it ships."
+                }
+            )
+        if not (self.legal_basis or "").strip():
+            raise ValidationError({"legal_basis": "Give the legal basis for the go-live date."})
+
+    def validate_constraints(self, exclude=None):
+        # clean() says in words what is missing; the check constraint stays the database's guard.
+        if not self.release_id and not self.service_id:
+            exclude = {*(exclude or ()), "release", "service"}
+        super().validate_constraints(exclude=exclude)
+
     def get_absolute_url(self):
-        return self.region.get_absolute_url()
+        return reverse("golive_rule_detail", args=[self.pk])
