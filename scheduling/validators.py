@@ -1,6 +1,6 @@
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import DAILY, rrulestr
 from django.core.exceptions import ValidationError
 
 
@@ -36,8 +36,13 @@ def validate_rrule(value: str) -> None:
         text = text[6:]
     if "DTSTART" in text.upper():
         raise ValidationError("Leave DTSTART out of the rule: the window's start is used.")
+    if "FREQ=" not in text.upper().replace(" ", ""):
+        raise ValidationError(
+            "The recurrence rule needs a frequency, e.g. FREQ=WEEKLY;BYDAY=SA,SU.",
+            code="invalid_rrule",
+        )
     try:
-        rrulestr(text, ignoretz=True)
+        rule = rrulestr(text, ignoretz=True)
     except (ValueError, TypeError) as exc:
         raise ValidationError(
             "The recurrence rule does not parse (%(error)s). Example: "
@@ -45,3 +50,9 @@ def validate_rrule(value: str) -> None:
             code="invalid_rrule",
             params={"error": exc},
         ) from exc
+    # Calendar windows repeat daily at most often (expanding finer rules costs without benefit).
+    if getattr(rule, "_freq", 0) > DAILY:
+        raise ValidationError(
+            "Windows repeat at most daily: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.",
+            code="invalid_rrule",
+        )

@@ -1,34 +1,53 @@
-"""Environment and freeze-window pages."""
+"""Environment pages and calendar-window pages (freezes, blackouts, maintenance, release windows).
+
+The window pages keep their first URL names (``freeze_list``, ``freeze_detail`` ...), which other
+pages link to; the UI calls them "calendar windows".
+"""
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Case, Count, F, IntegerField, Max, Value, When
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
 from releasemgr.views import ConfirmDeleteView, ModelFormSaveMixin, style_filter_form
 from releasemgr.web import RoleRequiredMixin, history_rows, is_htmx, paginate
-from releases.models import Deployment, Service
-from scheduling.filtersets import EnvironmentFilterSet, FreezeWindowFilterSet
-from scheduling.forms import EnvironmentForm, FreezeWindowForm
-from scheduling.models import Environment, FreezeWindow
+from releases.models import Deployment, Service, Team
+from scheduling.choices import BLOCKING_KINDS, WindowKind
+from scheduling.filtersets import EnvironmentFilterSet, FreezeWindowFilterSet, WindowListFilterSet
+from scheduling.forms import EnvironmentForm, FreezeWindowForm, zone_names
+from scheduling.models import Environment, FreezeWindow, Region
+from scheduling.windows import Scope, in_scope, next_occurrences, policy_text, windows_at
 
 RECENT_DEPLOYMENTS = 20
+NEXT_OCCURRENCES = 10
 
 # Sort key of a window relative to now: what matters today first.
-ACTIVE, UPCOMING, PAST = 0, 1, 2
+ACTIVE, RECURRING, UPCOMING, PAST = 0, 1, 2, 3
 
 
 def freeze_status(window: FreezeWindow, now) -> str:
-    if window.start <= now < window.end:
-        return "active"
-    return "upcoming" if window.start > now else "past"
+    """``active`` / ``upcoming`` / ``past``, following the recurrence. Sets ``window.next``
+    (the occurrence in progress or the next one) for the templates."""
+    upcoming = next_occurrences(window, now, 1)
+    window.next = upcoming[0] if upcoming else None
+    if window.next is None:
+        return "past"
+    return "active" if window.next.covers(now) else "upcoming"
+
+
+def _wall(moment, zone):
+    """Wall-clock time in ``zone``, naive so the template's date filter does not convert it."""
+    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def _with_scope(queryset):
-    return queryset.select_related("created_by").prefetch_related("services", "environments")
+    return queryset.select_related("created_by").prefetch_related(
+        "services", "environments", "teams", "regions"
+    )
 
 
 # --- environments -------------------------------------------------------------------------
@@ -52,13 +71,14 @@ class EnvironmentListView(RoleRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        now = timezone.now()
-        active = list(FreezeWindow.objects.active_at(now).prefetch_related("environments"))
+        active = [
+            o.window
+            for o in windows_at(timezone.now(), kinds=BLOCKING_KINDS, prefetch=["environments"])
+        ]
         environments = list(self.object_list)
         for env in environments:
-            env.active_freezes = [
-                w for w in active if not w.environments.all() or env in w.environments.all()
-            ]
+            scope = Scope(None, None, env.pk, None)
+            env.active_freezes = [w for w in active if in_scope(w, scope)]
         context["environments"] = environments
         context["filter_form"] = style_filter_form(self.filterset.form)
         return context
@@ -82,11 +102,18 @@ class EnvironmentDetailView(RoleRequiredMixin, DetailView):
         # The shared filterset answers "which windows cover this environment".
         covering = FreezeWindowFilterSet(
             {"ends_after": now.isoformat(), "environment": env.slug},
-            queryset=_with_scope(FreezeWindow.objects.all()),
+            queryset=_with_scope(FreezeWindow.objects.filter(kind__in=BLOCKING_KINDS)),
         ).qs.order_by("start")
-        windows = list(covering)
-        context["active_freezes"] = [w for w in windows if w.start <= now]
-        context["upcoming_freezes"] = [w for w in windows if w.start > now]
+        active, upcoming = [], []
+        for window in covering:
+            status = freeze_status(window, now)
+            if status == "active":
+                active.append(window)
+            elif status == "upcoming":
+                upcoming.append(window)
+        upcoming.sort(key=lambda w: w.next.start)
+        context["active_freezes"] = active
+        context["upcoming_freezes"] = upcoming
         context["history"] = history_rows(env)
         return context
 
@@ -129,35 +156,12 @@ class EnvironmentDeleteView(ConfirmDeleteView):
         return []
 
 
-# --- freeze windows -----------------------------------------------------------------------
-
-
-class FreezeWindowListFilterSet(FreezeWindowFilterSet):
-    """The shared freeze filters plus a "when" choice for the page."""
-
-    when = django_filters.ChoiceFilter(
-        choices=[("current", "Active now"), ("upcoming", "Upcoming"), ("past", "Ended")],
-        method="filter_when",
-        label="When",
-        empty_label="Any time",
-    )
-
-    class Meta(FreezeWindowFilterSet.Meta):
-        fields = ["q"]
-
-    def filter_when(self, queryset, name, value):
-        now = timezone.now()
-        if value == "current":
-            return queryset.active_at(now)
-        if value == "upcoming":
-            return queryset.filter(start__gt=now)
-        if value == "past":
-            return queryset.filter(end__lte=now)
-        return queryset
+# --- calendar windows ---------------------------------------------------------------------
 
 
 class FreezeListView(RoleRequiredMixin, ListView):
-    """Active windows first, then upcoming (soonest first), then ended (latest first)."""
+    """Calendar windows: active one-off windows first, then recurring ones (with their next
+    occurrence), then upcoming (soonest first), then ended (latest first)."""
 
     permission_required = "scheduling.view_freezewindow"
     template_name = "scheduling/freeze_list.html"
@@ -165,8 +169,12 @@ class FreezeListView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         now = timezone.now()
         self.now = now
+        recurring = ~Q(rrule="")
         queryset = _with_scope(FreezeWindow.objects.all()).annotate(
             rank=Case(
+                When(recurring & Q(recurrence_until__isnull=True), then=Value(RECURRING)),
+                When(recurring & Q(recurrence_until__gt=now), then=Value(RECURRING)),
+                When(recurring, then=Value(PAST)),
                 When(start__lte=now, end__gt=now, then=Value(ACTIVE)),
                 When(start__gt=now, then=Value(UPCOMING)),
                 default=Value(PAST),
@@ -174,7 +182,7 @@ class FreezeListView(RoleRequiredMixin, ListView):
             ),
             soon=Case(When(end__gt=now, then=F("start"))),
         )
-        self.filterset = FreezeWindowListFilterSet(self.request.GET or None, queryset=queryset)
+        self.filterset = WindowListFilterSet(self.request.GET or None, queryset=queryset)
         return self.filterset.qs.order_by(
             "rank", F("soon").asc(nulls_last=True), F("end").desc(), "pk"
         )
@@ -189,17 +197,29 @@ class FreezeListView(RoleRequiredMixin, ListView):
         page = paginate(self.request, self.object_list)
         for window in page:
             window.status = freeze_status(window, self.now)
+            window.group = {ACTIVE: "active", RECURRING: "recurring", UPCOMING: "upcoming"}.get(
+                window.rank, "past"
+            )
+            window.policy = policy_text(window)
         context["page"] = page
         context["filter_form"] = style_filter_form(self.filterset.form)
         context["filter_errors"] = self.filterset.errors if self.filterset.is_bound else {}
+        context["kind_choices"] = WindowKind.choices
+        context["selected_kinds"] = self.request.GET.getlist("kind")
         context["service_choices"] = Service.objects.order_by("name").values_list("slug", "name")
+        context["team_choices"] = Team.objects.order_by("name").values_list("slug", "name")
         context["environment_choices"] = Environment.objects.order_by("order").values_list(
             "slug", "name"
+        )
+        context["region_choices"] = Region.objects.order_by("rollout_order", "code").values_list(
+            "code", "name"
         )
         return context
 
 
 class FreezeDetailView(RoleRequiredMixin, DetailView):
+    """A window with its policy, scope and next occurrences (in its time zone and UTC)."""
+
     permission_required = "scheduling.view_freezewindow"
     model = FreezeWindow
     template_name = "scheduling/freeze_detail.html"
@@ -210,25 +230,65 @@ class FreezeDetailView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        window = self.object
         now = timezone.now()
-        context["status"] = freeze_status(self.object, now)
+        zone = ZoneInfo(window.timezone or "UTC")
+        context["status"] = freeze_status(window, now)
         context["now"] = now
-        context["history"] = history_rows(self.object)
+        context["zone"] = zone
+        context["policy"] = policy_text(window)
+        context["imported"] = (window.source_key or "").startswith("holiday:")
+        context["local_start"] = _wall(window.start, zone)
+        context["local_end"] = _wall(window.end, zone)
+        context["local_until"] = (
+            _wall(window.recurrence_until, zone) if window.recurrence_until else None
+        )
+        context["occurrences"] = [
+            {
+                "start": occ.start,
+                "end": occ.end,
+                "local_start": _wall(occ.start, zone),
+                "local_end": _wall(occ.end, zone),
+                "active": occ.covers(now),
+            }
+            for occ in next_occurrences(window, now, NEXT_OCCURRENCES)
+        ]
+        context["history"] = history_rows(window)
         return context
 
 
-class FreezeCreateView(RoleRequiredMixin, ModelFormSaveMixin, CreateView):
+class WindowFormMixin(ModelFormSaveMixin):
+    template_name = "scheduling/window_form.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["zone_names"] = zone_names()
+        return context
+
+
+class FreezeCreateView(RoleRequiredMixin, WindowFormMixin, CreateView):
     permission_required = "scheduling.add_freezewindow"
     model = FreezeWindow
     form_class = FreezeWindowForm
     cancel_url = reverse_lazy("freeze_list")
     list_url_name = "freeze_list"
 
+    def get_initial(self):
+        initial = super().get_initial()
+        # Links such as "New release window for eu-de" pre-fill the form.
+        if self.request.GET.get("kind") in WindowKind.values:
+            initial["kind"] = self.request.GET["kind"]
+        region = Region.objects.filter(code=self.request.GET.get("region", "")).first()
+        if region is not None:
+            initial["regions"] = [region.pk]
+            initial["timezone"] = region.timezone
+        return initial
+
     def prepare(self, obj) -> None:
         obj.created_by = self.request.user
 
 
-class FreezeUpdateView(RoleRequiredMixin, ModelFormSaveMixin, UpdateView):
+class FreezeUpdateView(RoleRequiredMixin, WindowFormMixin, UpdateView):
     permission_required = "scheduling.change_freezewindow"
     model = FreezeWindow
     form_class = FreezeWindowForm
@@ -242,6 +302,6 @@ class FreezeDeleteView(ConfirmDeleteView):
     list_url_name = "freeze_list"
 
     def consequences(self) -> list[str]:
-        if freeze_status(self.object, timezone.now()) == "active":
+        if freeze_status(self.object, timezone.now()) == "active" and self.object.blocks:
             return ["This window is active now: deleting it lifts the freeze immediately."]
         return []

@@ -6,12 +6,22 @@ repeats its first occurrence's *wall-clock* times in its own time zone
 (RRULE expanded on local naive times, then localised), so "every weekday
 09:00-17:00 Europe/Berlin" stays 09:00-17:00 across a DST change.
 
+Scope: a window lists services, teams, environments and regions; an empty
+list means *all*. Services and teams name the same thing (what ships): a
+window applies to its listed services plus every service of its listed
+teams. Environments and regions narrow it further. A question that does not
+say (no environment, no region, no services) could be about any of them, so
+scoped windows are included: the conservative answer.
+
 The gate calls ``check_windows``; the calendar, the schedule check and the
-jobs call ``occurrences`` / ``windows_at`` / ``blocking_until``.
+jobs call ``occurrences`` / ``windows_at`` / ``windows_between`` /
+``blocking_until``.
 """
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,15 +29,19 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from releasemgr.decisions import Reason
+from releases.choices import ChangeType
 from scheduling.choices import BLOCKING_KINDS, Hardness, WindowKind
 from scheduling.models import Environment, FreezeWindow
 
+SCOPE_RELATIONS = ("services", "environments", "teams", "regions")
 # How far ahead to look for the next opening of a release window or the end of a chain of freezes.
 LOOKAHEAD = timedelta(days=120)
+# A question "at t" looks at [t, t + INSTANT).
+INSTANT = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -42,10 +56,13 @@ class Occurrence:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a question is about: services (with their teams), an environment, a region."""
+    """What a question is about: services (with their teams), an environment, a region.
 
-    service_ids: frozenset[int]
-    team_ids: frozenset[int]
+    ``None`` means the question does not say (any); an empty set means none.
+    """
+
+    service_ids: frozenset[int] | None
+    team_ids: frozenset[int] | None
     environment_id: int | None
     region_id: int | None
 
@@ -59,17 +76,81 @@ class Scope:
             region.pk if region else None,
         )
 
+    @classmethod
+    def anything(cls) -> Scope:
+        return cls(None, None, None, None)
 
-@lru_cache(maxsize=256)
-def _rule(text: str, dtstart: datetime):
-    body = text.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[6:]
-    return rrulestr(body, dtstart=dtstart, ignoretz=True)
+    @classmethod
+    def for_filters(cls, *, team=None, service=None, environment=None, region=None) -> Scope:
+        """The scope of a calendar or API filter: only what the filter names is narrowed."""
+        service_ids = team_ids = None
+        if service is not None:
+            service_ids, team_ids = frozenset([service.pk]), frozenset([service.team_id])
+        if team is not None:
+            team_services = frozenset(team.services.values_list("pk", flat=True))
+            service_ids = team_services if service_ids is None else service_ids & team_services
+            team_ids = frozenset([team.pk])
+        return cls(
+            service_ids,
+            team_ids,
+            environment.pk if environment else None,
+            region.pk if region else None,
+        )
+
+    @property
+    def names_services(self) -> bool:
+        return self.service_ids is not None or self.team_ids is not None
+
+
+# --- recurrence ------------------------------------------------------------------------------
+
+
+class _Expansion:
+    """The local start times of one rule, generated lazily, kept sorted and searched by bisect.
+
+    A pure function of (rule text, first start), so sharing it between requests is safe; the
+    lock only protects the list while a thread extends it.
+    """
+
+    def __init__(self, text: str, dtstart: datetime):
+        body = text.strip()
+        if body.upper().startswith("RRULE:"):
+            body = body[6:]
+        self._iter = iter(rrulestr(body, dtstart=dtstart, ignoretz=True))
+        self._lock = threading.Lock()
+        self.starts: list[datetime] = []
+        self.done = False
+
+    def between(self, lo: datetime, hi: datetime) -> list[datetime]:
+        """Starts in [lo, hi]."""
+        with self._lock:
+            while not self.done and (not self.starts or self.starts[-1] <= hi):
+                try:
+                    self.starts.append(next(self._iter))
+                except StopIteration:
+                    self.done = True
+            starts = self.starts
+        out = []
+        for start in starts[bisect_left(starts, lo) :]:
+            if start > hi:
+                break
+            out.append(start)
+        return out
+
+
+@lru_cache(maxsize=8192)
+def _expansion(text: str, dtstart: datetime) -> _Expansion:
+    return _Expansion(text, dtstart)
+
+
+def _localise(local: datetime, tz: ZoneInfo) -> datetime:
+    # A wall-clock time skipped by a DST change (02:30 on the last Sunday of March in
+    # Berlin) is read with the offset before the change, i.e. an hour later on the clock.
+    return local.replace(tzinfo=tz).astimezone(UTC)
 
 
 def occurrences(window: FreezeWindow, since: datetime, until: datetime) -> list[Occurrence]:
-    """Occurrences of ``window`` that overlap [since, until), in UTC."""
+    """Occurrences of ``window`` that overlap [since, until), in UTC, ordered by start."""
     if not window.rrule:
         if window.start < until and window.end > since:
             return [Occurrence(window, window.start, window.end)]
@@ -77,41 +158,97 @@ def occurrences(window: FreezeWindow, since: datetime, until: datetime) -> list[
     tz = ZoneInfo(window.timezone or "UTC")
     first_local = window.start.astimezone(tz).replace(tzinfo=None)
     duration = window.end.astimezone(tz).replace(tzinfo=None) - first_local
-    rule = _rule(window.rrule, first_local)
-    lo = (since.astimezone(tz).replace(tzinfo=None)) - duration - timedelta(days=1)
+    # A day of slack either side covers the UTC offset; exact overlap is checked below.
+    lo = since.astimezone(tz).replace(tzinfo=None) - duration - timedelta(days=1)
     hi = until.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
     out = []
-    for local_start in rule.between(max(lo, first_local - timedelta(seconds=1)), hi, inc=True):
-        start = local_start.replace(tzinfo=tz).astimezone(UTC)
-        end = (local_start + duration).replace(tzinfo=tz).astimezone(UTC)
+    for local_start in _expansion(window.rrule, first_local).between(lo, hi):
+        start = _localise(local_start, tz)
         if window.recurrence_until and start >= window.recurrence_until:
             break
+        end = _localise(local_start + duration, tz)
         if start < until and end > since:
             out.append(Occurrence(window, start, end))
     return out
 
 
+def next_occurrences(window: FreezeWindow, after: datetime, count: int = 10) -> list[Occurrence]:
+    """The occurrence in progress at ``after`` (if any) and the next ones, up to ``count``,
+    looking at most about two years ahead."""
+    if not window.rrule:
+        return [Occurrence(window, window.start, window.end)] if window.end > after else []
+    found = {o.start: o for o in occurrences(window, after, after + INSTANT)}
+    since = max(after, window.start)
+    horizon = since + timedelta(days=800)
+    step = timedelta(days=62)
+    while len(found) < count and since < horizon:
+        for occ in occurrences(window, since, since + step):
+            found.setdefault(occ.start, occ)
+        since += step
+    return sorted(found.values(), key=lambda o: o.start)[:count]
+
+
+# --- scope -----------------------------------------------------------------------------------
+
+
 def in_scope(window: FreezeWindow, scope: Scope) -> bool:
-    """Empty scope lists mean *all*. Uses prefetched relations (see ``candidate_windows``)."""
+    """Does ``window`` apply to ``scope``? Uses prefetched relations (see ``candidate_windows``)."""
 
     def ids(related) -> set[int]:
         return {obj.pk for obj in related.all()}
 
-    services, teams = ids(window.services), ids(window.teams)
-    environments, regions = ids(window.environments), ids(window.regions)
-    if services and not services & scope.service_ids:
-        return False
-    if teams and not teams & scope.team_ids:
-        return False
-    if environments and scope.environment_id not in environments:
-        return False
-    # A regional window applies to that region only; a question without a region
-    # could be about any region, so regional windows apply to it too.
-    return not (regions and scope.region_id is not None and scope.region_id not in regions)
+    if scope.names_services:
+        services, teams = ids(window.services), ids(window.teams)
+        if (services or teams) and not (
+            services & (scope.service_ids or frozenset()) or teams & (scope.team_ids or frozenset())
+        ):
+            return False
+    if scope.environment_id is not None:
+        environments = ids(window.environments)
+        if environments and scope.environment_id not in environments:
+            return False
+    if scope.region_id is not None:
+        regions = ids(window.regions)
+        if regions and scope.region_id not in regions:
+            return False
+    return True
 
 
-def candidate_windows(since: datetime, until: datetime, kinds: Iterable[str] | None = None):
-    """Windows that may have an occurrence in [since, until): one query plus prefetches."""
+def scope_q(scope: Scope) -> Q:
+    """``in_scope`` as a database filter, so a scoped question loads only the windows it needs."""
+    through = {
+        "services": FreezeWindow.services.through,
+        "teams": FreezeWindow.teams.through,
+        "environments": FreezeWindow.environments.through,
+        "regions": FreezeWindow.regions.through,
+    }
+
+    def has(relation: str, **lookup) -> Exists:
+        return Exists(through[relation].objects.filter(freezewindow_id=OuterRef("pk"), **lookup))
+
+    q = Q()
+    if scope.names_services:
+        q &= (
+            (~has("services") & ~has("teams"))
+            | has("services", service_id__in=list(scope.service_ids or ()))
+            | has("teams", team_id__in=list(scope.team_ids or ()))
+        )
+    if scope.environment_id is not None:
+        q &= ~has("environments") | has("environments", environment_id=scope.environment_id)
+    if scope.region_id is not None:
+        q &= ~has("regions") | has("regions", region_id=scope.region_id)
+    return q
+
+
+def candidate_windows(
+    since: datetime,
+    until: datetime,
+    kinds: Iterable[str] | None = None,
+    scope: Scope | None = None,
+    prefetch: Iterable[str] = SCOPE_RELATIONS,
+):
+    """Windows that may have an occurrence in [since, until) (and apply to ``scope``, filtered in
+    the database): one query plus one per prefetched scope relation."""
     qs = FreezeWindow.objects.filter(
         Q(rrule="", start__lt=until, end__gt=since)
         | (
@@ -119,28 +256,74 @@ def candidate_windows(since: datetime, until: datetime, kinds: Iterable[str] | N
             & Q(start__lt=until)
             & (Q(recurrence_until__isnull=True) | Q(recurrence_until__gt=since - LOOKAHEAD))
         )
-    ).prefetch_related("services", "environments", "teams", "regions")
+    )
+    if prefetch:
+        qs = qs.prefetch_related(*prefetch)
     if kinds is not None:
         qs = qs.filter(kind__in=list(kinds))
+    if scope is not None:
+        qs = qs.filter(scope_q(scope))
     return qs
 
 
 def windows_between(
-    since: datetime, until: datetime, scope: Scope | None = None, kinds: Iterable[str] | None = None
+    since: datetime,
+    until: datetime,
+    scope: Scope | None = None,
+    kinds: Iterable[str] | None = None,
+    prefetch: Iterable[str] = SCOPE_RELATIONS,
 ) -> list[Occurrence]:
-    """Every occurrence in [since, until) (in scope, if given), ordered by start."""
+    """Every occurrence in [since, until) (in scope, if given), ordered by start.
+
+    ``prefetch``: the scope relations the caller will read on ``occurrence.window`` (all by
+    default; ``()`` when it reads none, which saves four queries)."""
     found = []
-    for window in candidate_windows(since, until, kinds):
-        if scope is not None and not in_scope(window, scope):
-            continue
+    for window in candidate_windows(since, until, kinds, scope, prefetch):
         found.extend(occurrences(window, since, until))
     found.sort(key=lambda o: (o.start, o.window.pk))
     return found
 
 
-def windows_at(at: datetime, scope: Scope | None = None, kinds: Iterable[str] | None = None):
-    """Occurrences active at ``at``."""
-    return [o for o in windows_between(at, at + timedelta(seconds=1), scope, kinds) if o.covers(at)]
+def windows_at(
+    at: datetime,
+    scope: Scope | None = None,
+    kinds: Iterable[str] | None = None,
+    prefetch: Iterable[str] = SCOPE_RELATIONS,
+) -> list[Occurrence]:
+    """Occurrences active at ``at``: "what applies now"."""
+    return [o for o in windows_between(at, at + INSTANT, scope, kinds, prefetch) if o.covers(at)]
+
+
+# --- policy ----------------------------------------------------------------------------------
+
+
+def policy_text(window: FreezeWindow) -> str:
+    """What may ship during the window, in a sentence for the calendar and the window pages."""
+    if window.kind == WindowKind.MAINTENANCE:
+        return "Maintenance: informational; deployments are not blocked."
+    if window.kind == WindowKind.RELEASE_WINDOW:
+        if window.hardness == Hardness.SOFT:
+            return "Preferred time to deploy; outside it a reason is required."
+        return "Deployments in scope happen only inside this window."
+    allowed = [
+        ChangeType(c).label.lower()
+        for c in ChangeType.values
+        if c in (window.allowed_change_types or [])
+    ]
+    need = [
+        ChangeType(c).label.lower()
+        for c in ChangeType.values
+        if c not in (window.allowed_change_types or [])
+    ]
+    if not need:
+        return "Every change type may ship."
+    if window.hardness == Hardness.SOFT:
+        gate = "need a written reason"
+    else:
+        gate = "need an approved exception"
+    if not allowed:
+        return f"Nothing ships: all changes {gate}."
+    return f"Only {' and '.join(allowed)} changes may ship; {' and '.join(need)} changes {gate}."
 
 
 def _exempt(window: FreezeWindow, release, at: datetime, exceptions: dict) -> str | None:
@@ -148,13 +331,37 @@ def _exempt(window: FreezeWindow, release, at: datetime, exceptions: dict) -> st
     if release is not None and release.change_type in (window.allowed_change_types or []):
         return f"{release.get_change_type_display()} changes may ship during '{window.name}'."
     exception = exceptions.get(window.pk)
-    if exception is not None:
+    if exception is not None and exception.valid_until > at:
         return (
             f"Exception #{exception.pk} approved by {exception.decided_by.username} "
             f"lets {release.key} deploy during '{window.name}' until "
             f"{exception.valid_until:%Y-%m-%d %H:%M} UTC."
         )
     return None
+
+
+def _covering(windows: Iterable[FreezeWindow], at: datetime) -> list[Occurrence]:
+    return [o for w in windows for o in occurrences(w, at, at + INSTANT) if o.covers(at)]
+
+
+def _chain_end(
+    windows: list[FreezeWindow], at: datetime, release, exceptions: dict, horizon: datetime
+) -> datetime | None:
+    """When the hard, non-exempt windows among ``windows`` stop applying from ``at``, following
+    back-to-back (or overlapping) occurrences; None if none applies at ``at``."""
+    moment, blocked = at, False
+    while moment < horizon:
+        active = [
+            o
+            for o in _covering(windows, moment)
+            if o.window.hardness == Hardness.HARD
+            and not _exempt(o.window, release, moment, exceptions)
+        ]
+        if not active:
+            break
+        blocked = True
+        moment = max(o.end for o in active)
+    return moment if blocked else None
 
 
 def blocking_until(
@@ -164,27 +371,65 @@ def blocking_until(
     exceptions: dict | None = None,
     kinds: Iterable[str] = BLOCKING_KINDS,
 ) -> datetime | None:
-    """When blocking windows stop applying, following back-to-back windows; None if not blocked."""
-    exceptions = exceptions or {}
-    moment = at
-    end_of_search = at + LOOKAHEAD
-    blocked = False
-    while moment < end_of_search:
-        active = [
-            o
-            for o in windows_at(moment, scope, kinds)
-            if o.window.hardness == Hardness.HARD
-            and not _exempt(o.window, release, moment, exceptions)
-        ]
-        if not active:
-            return moment if blocked else None
-        blocked = True
-        moment = max(o.end for o in active)
-    return moment
+    """When hard blocking windows stop applying, following back-to-back windows; None if not
+    blocked. One query (the windows of the look-ahead period, scope filtered in the database)."""
+    horizon = at + LOOKAHEAD
+    windows = list(candidate_windows(at, horizon, kinds, scope, prefetch=()))
+    return _chain_end(windows, at, release, exceptions or {}, horizon)
+
+
+_REGIONAL = Exists(FreezeWindow.regions.through.objects.filter(freezewindow_id=OuterRef("pk")))
+
+
+def _other_region_only(window: FreezeWindow, scope: Scope) -> bool:
+    """A regional *release* window says when that region may deploy; a question that names no
+    region is not held to it (blocking windows, by contrast, apply to it: the safe answer)."""
+    return scope.region_id is None and bool(getattr(window, "regional", False))
 
 
 def _fmt(moment: datetime) -> str:
     return timezone.localtime(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _where(environment: Environment, region) -> str:
+    return f"{environment.name} in {region.name}" if region is not None else environment.name
+
+
+def _next_opening(
+    release_windows: list[FreezeWindow], at: datetime, horizon: datetime
+) -> Occurrence | None:
+    upcoming = [o for w in release_windows for o in occurrences(w, at, horizon) if o.start >= at]
+    return min(upcoming, key=lambda o: (o.start, o.window.pk), default=None)
+
+
+def next_clear(
+    blocking: list[FreezeWindow],
+    release_windows: list[FreezeWindow],
+    at: datetime,
+    release=None,
+    exceptions: dict | None = None,
+) -> datetime | None:
+    """The first moment from ``at`` when no hard blocking window stops the deployment and, where
+    hard release windows are defined, one is open. None if there is none within ``LOOKAHEAD``."""
+    exceptions = exceptions or {}
+    horizon = at + LOOKAHEAD
+    hard_release = [w for w in release_windows if w.hardness == Hardness.HARD]
+    moment = at
+    for _ in range(1000):  # each turn moves forward; the bound is a guard, not a limit in practice
+        if moment >= horizon:
+            return None
+        blocked_until = _chain_end(blocking, moment, release, exceptions, horizon)
+        if blocked_until is not None:
+            moment = blocked_until
+            continue
+        if hard_release and not _covering(hard_release, moment):
+            opening = _next_opening(hard_release, moment, horizon)
+            if opening is None:
+                return None
+            moment = opening.start
+            continue
+        return moment
+    return None
 
 
 def check_windows(
@@ -198,23 +443,47 @@ def check_windows(
     """The gate's calendar checks: ``freeze_window``, ``blackout_window``, ``release_window``
     and, when an approved exception or a change-type allowance lets a window pass,
     ``exception_applied``.
+
+    Hard windows deny (``waiting`` until the chain of windows ends: ``retry_after`` is the
+    first moment every window check passes); soft windows warn and pass once a reason is
+    given. One query for the windows (scope filtered in the database) and one for the
+    exceptions.
     """
     from scheduling.freeze_exceptions import active_exceptions
 
     at = at or timezone.now()
+    override_reason = (override_reason or "").strip()
     scope = Scope.of(services, environment, region)
     exceptions = active_exceptions(release, at) if release is not None else {}
-    reasons: list[Reason] = []
-    active = windows_at(at, scope)
-    applied: list[str] = []
+    horizon = at + LOOKAHEAD
+    loaded = list(
+        candidate_windows(
+            at, horizon, [*BLOCKING_KINDS, WindowKind.RELEASE_WINDOW], scope, prefetch=()
+        ).annotate(regional=_REGIONAL)
+    )
+    blocking = [w for w in loaded if w.kind in BLOCKING_KINDS]
+    release_windows = [
+        w
+        for w in loaded
+        if w.kind == WindowKind.RELEASE_WINDOW and not _other_region_only(w, scope)
+    ]
+    active = _covering(blocking, at)
+    where = _where(environment, region)
+    clear: list[datetime | None] = []  # computed once, when a check first needs it
 
+    def clear_at() -> datetime | None:
+        if not clear:
+            clear.append(next_clear(blocking, release_windows, at, release, exceptions))
+        return clear[0]
+
+    reasons: list[Reason] = []
+    applied: list[str] = []
     for kind, code, label in (
         (WindowKind.FREEZE, "freeze_window", "freeze"),
         (WindowKind.BLACKOUT, "blackout_window", "blackout"),
     ):
-        hits = [o for o in active if o.window.kind == kind]
         stopping, soft = [], []
-        for occ in hits:
+        for occ in (o for o in active if o.window.kind == kind):
             why = _exempt(occ.window, release, at, exceptions)
             if why:
                 applied.append(why)
@@ -223,27 +492,47 @@ def check_windows(
             else:
                 stopping.append(occ)
         if stopping:
-            until = blocking_until(scope, at, release, exceptions, kinds=[kind])
+            own_end = _chain_end(
+                [w for w in blocking if w.kind == kind], at, release, exceptions, horizon
+            )
+            until = clear_at()
             names = ", ".join(f"'{o.window.name}'" for o in stopping)
+            later = (
+                f"; other windows follow, so the next chance to deploy is {_fmt(until)}"
+                if until and own_end and until > own_end
+                else ""
+            )
             reasons.append(
                 Reason(
                     code,
                     False,
-                    f"{environment.name} is in a {label} ({names}) until {_fmt(until)}; "
+                    f"{where} is in a {label} ({names}) until {_fmt(own_end or horizon)}{later}; "
                     "request an exception to deploy earlier.",
-                    {"windows": [o.window.pk for o in stopping], "until": until.isoformat()},
-                    waits=True,
+                    {
+                        "windows": [o.window.pk for o in stopping],
+                        "until": (own_end or horizon).isoformat(),
+                        "next_clear": until.isoformat() if until else None,
+                    },
+                    waits=until is not None,
                     retry_after=until,
                 )
             )
         elif soft and not override_reason:
             names = ", ".join(f"'{o.window.name}'" for o in soft)
+            ends = max(o.end for o in soft)
             reasons.append(
                 Reason(
                     code,
                     False,
-                    f"Soft {label} {names} applies: give a reason to deploy anyway.",
-                    {"windows": [o.window.pk for o in soft], "soft": True},
+                    f"Soft {label} {names} applies to {where} until {_fmt(ends)}: "
+                    "give a reason to deploy anyway, or wait.",
+                    {
+                        "windows": [o.window.pk for o in soft],
+                        "soft": True,
+                        "until": ends.isoformat(),
+                    },
+                    waits=True,
+                    retry_after=max(ends, clear_at() or ends),
                 )
             )
         elif soft:
@@ -261,49 +550,76 @@ def check_windows(
                 )
             )
         else:
-            reasons.append(Reason(code, True, f"No {label} applies to {environment.name} now."))
+            reasons.append(Reason(code, True, f"No {label} applies to {where} now."))
     if applied:
         reasons.append(Reason("exception_applied", True, " ".join(applied)))
-    reasons.append(check_release_window(scope, environment, at))
+    reasons.append(_release_window_reason(release_windows, where, at, override_reason, clear_at))
     return reasons
 
 
-def check_release_window(scope: Scope, environment: Environment, at: datetime) -> Reason:
-    """Where preferred release windows are defined for this scope, deploy inside one."""
-    defined = [
-        w
-        for w in candidate_windows(at, at + LOOKAHEAD, [WindowKind.RELEASE_WINDOW])
-        if in_scope(w, scope)
-    ]
-    if not defined:
+def _release_window_reason(
+    release_windows: list[FreezeWindow], where: str, at: datetime, override_reason: str, clear_at
+) -> Reason:
+    horizon = at + LOOKAHEAD
+    if not release_windows:
         return Reason(
             "release_window", True, "No release windows are defined here; any time is fine."
         )
-    upcoming = []
-    for window in defined:
-        for occ in occurrences(window, at, at + LOOKAHEAD):
-            if occ.covers(at):
-                return Reason(
-                    "release_window",
-                    True,
-                    f"Inside release window '{window.name}' until {_fmt(occ.end)}.",
-                    {"window": window.pk},
-                )
-            upcoming.append(occ)
-    if not upcoming:
+    inside = _covering(release_windows, at)
+    if inside:
+        occ = max(inside, key=lambda o: o.end)
+        return Reason(
+            "release_window",
+            True,
+            f"Inside release window '{occ.window.name}' until {_fmt(occ.end)}.",
+            {"window": occ.window.pk, "until": occ.end.isoformat()},
+        )
+    nxt = _next_opening(release_windows, at, horizon)
+    hard = any(w.hardness == Hardness.HARD for w in release_windows)
+    if not hard and override_reason:
+        return Reason(
+            "release_window",
+            True,
+            f"Outside the preferred release windows; acknowledged: {override_reason}",
+            {"soft": True, "reason": override_reason},
+        )
+    if nxt is None:
         return Reason(
             "release_window",
             False,
-            f"No release window for {environment.name} opens in the next {LOOKAHEAD.days} days.",
+            f"No release window for {where} opens in the next {LOOKAHEAD.days} days.",
         )
-    nxt = min(upcoming, key=lambda o: o.start)
+    retry = clear_at() if hard else nxt.start
+    advice = "" if hard else " (or give a reason to deploy now)"
     return Reason(
         "release_window",
         False,
-        f"Outside the release windows; the next one, '{nxt.window.name}', opens {_fmt(nxt.start)}.",
-        {"window": nxt.window.pk, "opens": nxt.start.isoformat()},
-        waits=True,
-        retry_after=nxt.start,
+        f"Outside the release windows for {where}; the next one, '{nxt.window.name}', "
+        f"opens {_fmt(nxt.start)}{advice}.",
+        {"window": nxt.window.pk, "opens": nxt.start.isoformat(), "soft": not hard},
+        waits=retry is not None,
+        retry_after=retry,
+    )
+
+
+def check_release_window(
+    scope: Scope, environment: Environment, at: datetime, override_reason: str = ""
+) -> Reason:
+    """Where preferred release windows are defined for this scope, deploy inside one."""
+    horizon = at + LOOKAHEAD
+    release_windows = [
+        w
+        for w in candidate_windows(
+            at, horizon, [WindowKind.RELEASE_WINDOW], scope, prefetch=()
+        ).annotate(regional=_REGIONAL)
+        if not _other_region_only(w, scope)
+    ]
+    return _release_window_reason(
+        release_windows,
+        environment.name,
+        at,
+        override_reason,
+        lambda: next_clear([], release_windows, at),
     )
 
 

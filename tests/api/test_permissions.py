@@ -17,6 +17,8 @@ LISTS = [
     "approvals",
     "environments",
     "freeze-windows",
+    "windows",
+    "regions",
     "deployments",
     "gate-decisions",
 ]
