@@ -14,6 +14,7 @@ proposes the next periods with room; ``check_reservation`` is the gate's
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -428,8 +429,9 @@ def free_slots(
     """The next ``count`` periods of ``duration`` from ``after`` with room in ``environment``
     (and with ``data_sets`` free). Two queries, whatever the number of bookings.
 
-    Candidate starts are ``after`` and every moment a booking ends; the first
-    candidates where a booking fits are proposed. [] for production, a zero
+    Candidate starts are ``after``, every moment a booking ends and the end of
+    each proposal (so alternatives follow each other); the first candidates
+    where a booking fits are proposed. [] for production, a zero
     capacity, or when nothing fits within ``horizon``.
     """
     after = after or timezone.now()
@@ -447,7 +449,10 @@ def free_slots(
     sharing = [b for b in bookings if {d.pk for d in b.test_data_sets.all()} & wanted]
     candidates = sorted({after} | {b.end for b in bookings if b.end > after})
     found: list[Slot] = []
-    for start in candidates:
+    index = 0
+    while index < len(candidates) and len(found) < count:
+        start = candidates[index]
+        index += 1
         end = start + duration
         if start > after + horizon:
             break
@@ -456,8 +461,9 @@ def free_slots(
         peak, _ = peak_overlap(here, start, end)
         if peak < environment.capacity:
             found.append(Slot(start, end))
-            if len(found) >= count:
-                break
+            # The next proposal may start right after this one.
+            if end not in candidates[index:]:
+                candidates.insert(index + bisect_left(candidates[index:], end), end)
     return found
 
 

@@ -241,6 +241,8 @@ class Plan:
     environments: list[Environment]
     releases: list[ReleasePlan] = field(default_factory=list)  # in shipping order
     errors: list[Reason] = field(default_factory=list)
+    # Hard blocking windows in the plan's range: {"name", "start", "end", "environments": [slug]}
+    windows: list[dict] = field(default_factory=list)
 
     @property
     def finish(self) -> datetime | None:
@@ -404,6 +406,25 @@ class _Windows:
             )
         self._cache: dict[tuple, Blocked] = {}
 
+    def bands(self, environments: list[Environment]) -> list[dict]:
+        """Every occurrence, for drawing: which environments it covers (empty = all)."""
+        slugs = {e.pk: e.slug for e in environments}
+        out = []
+        for window, services, teams, envs, occs in self.items:
+            for start, end in occs:
+                out.append(
+                    {
+                        "name": window.name,
+                        "kind": window.kind,
+                        "start": _dt(start),
+                        "end": _dt(end),
+                        "environments": sorted(slugs[e] for e in envs if e in slugs),
+                        "scoped": bool(services or teams),
+                    }
+                )
+        out.sort(key=lambda b: (b["start"], b["name"]))
+        return out
+
     def blocked(self, service_ids: frozenset, team_ids: frozenset, env_id: int | None) -> Blocked:
         key = (service_ids, team_ids, env_id)
         cached = self._cache.get(key)
@@ -488,6 +509,37 @@ def _cycles(nodes: list[int], edges: dict[int, list[int]]) -> list[list[int]]:
     return paths
 
 
+def cycle_through(release: Release, after: Release) -> list[str] | None:
+    """If "``release`` after ``after``" would close a dependency cycle, the cycle's keys.
+
+    The forms and the API refuse such a dependency up front (the sequencer
+    would only report it).
+    """
+    if release.pk == after.pk:
+        return [release.key, release.key]
+    edges: dict[int, list[int]] = {}
+    for src, dst in ReleaseDependency.objects.values_list("release_id", "after_id"):
+        edges.setdefault(src, []).append(dst)
+    # Is there already a path after → ... → release?
+    parents: dict[int, int | None] = {after.pk: None}
+    frontier = [after.pk]
+    while frontier:
+        node = frontier.pop()
+        if node == release.pk:
+            chain = []
+            while node is not None:
+                chain.append(node)
+                node = parents[node]
+            keys = dict(Release.objects.filter(pk__in=chain).values_list("pk", "key"))
+            # release after after, after after ..., ... after release
+            return [release.key] + [keys[pk] for pk in reversed(chain)]
+        for nxt in sorted(edges.get(node, ())):
+            if nxt not in parents:
+                parents[nxt] = node
+                frontier.append(nxt)
+    return None
+
+
 # --- the plan ---------------------------------------------------------------------------------
 
 
@@ -566,6 +618,7 @@ def plan(
             _ts(max(booking.start, start)), _ts(booking.end), f"{booking.release.key} (booked)"
         )
     windows = _Windows(start)
+    result.windows = windows.bands(environments)
 
     items = {pk: ReleasePlan(release=r) for pk, r in by_id.items()}
     for pk, item in items.items():

@@ -207,9 +207,10 @@ def test_free_slots_proposes_the_next_period_with_room(environments, releases, d
     book(releases[0], staging, dave, t0, t0 + 3 * H)
     book(releases[1], staging, dave, t0 + 4 * H, t0 + 6 * H)
 
-    # 2 h does not fit in the 1 h gap at 3 h, so the next slot is after the second booking.
+    # 2 h does not fit in the 1 h gap at 3 h, so the next slot is after the second booking;
+    # the alternative after it follows on.
     slots = reservations.free_slots(staging, 2 * H, t0 + H, count=2)
-    assert [(s.start - t0, s.end - t0) for s in slots] == [(6 * H, 8 * H)]
+    assert [(s.start - t0, s.end - t0) for s in slots] == [(6 * H, 8 * H), (8 * H, 10 * H)]
     # 1 h fits in the gap.
     slot = reservations.next_free_slot(staging, H, t0 + H)
     assert (slot.start, slot.end) == (t0 + 3 * H, t0 + 4 * H)
