@@ -57,3 +57,23 @@ def exception_panel(context, release):
         "days": freeze_exceptions.SOON.days,
         "now": now,
     }
+
+
+QUEUE_CARD_SIZE = 5
+
+
+@register.inclusion_tag("scheduling/exceptions/_queue_card.html", takes_context=True)
+def exception_queue_card(context):
+    """For the dashboard: pending freeze exceptions for someone who may decide them (expedited
+    first). Renders nothing for others or when none is pending. Two queries."""
+    from scheduling.filtersets_exceptions import queue_order
+    from scheduling.models import FreezeException
+
+    user = context["request"].user
+    if not user.has_perm(freeze_exceptions.DECIDE_PERMISSION):
+        return {"show": False}
+    pending = FreezeException.objects.filter(status=ExceptionStatus.PENDING)
+    rows = list(
+        queue_order(pending.select_related("release", "window", "requested_by"))[:QUEUE_CARD_SIZE]
+    )
+    return {"show": bool(rows), "rows": rows, "total": pending.count() if rows else 0}

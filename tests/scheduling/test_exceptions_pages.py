@@ -528,3 +528,44 @@ def test_the_auditor_sees_the_panel_without_a_request_button(client, draft_relea
 
     assert "Quarter-end freeze" in html
     assert "Request exception" not in html
+
+
+# --- the dashboard card (offered to the dashboard as a template tag) ----------------------------
+
+
+def render_queue_card(user) -> str:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return Template("{% load exception_tags %}{% exception_queue_card %}").render(
+        Context({"request": request})
+    )
+
+
+def test_the_queue_card_shows_pending_requests_to_deciders_expedited_first(
+    dave, carol, payments, freeze, django_assert_max_num_queries
+):
+    normal = ask(ReleaseFactory(author=dave, services=[(payments, "4.0.0")]), freeze, dave)
+    patch = ask(
+        ReleaseFactory(
+            author=dave, kind=ReleaseKind.SECURITY_PATCH, services=[(payments, "4.0.1")]
+        ),
+        freeze,
+        dave,
+    )
+
+    with django_assert_max_num_queries(4):
+        html = render_queue_card(carol)
+
+    assert 'data-testid="exception-queue"' in html
+    assert html.index(f'data-exception="{patch.pk}"') < html.index(f'data-exception="{normal.pk}"')
+
+
+def test_the_queue_card_is_empty_for_those_who_cannot_decide_or_when_nothing_waits(
+    carol, dave, pending
+):
+    assert render_queue_card(dave).strip() == ""
+    freeze_exceptions.decide(pending, carol, approve=True)
+    assert render_queue_card(carol).strip() == ""
