@@ -77,3 +77,28 @@ def exception_queue_card(context):
         queue_order(pending.select_related("release", "window", "requested_by"))[:QUEUE_CARD_SIZE]
     )
     return {"show": bool(rows), "rows": rows, "total": pending.count() if rows else 0}
+
+
+@register.inclusion_tag("scheduling/exceptions/_window_card.html", takes_context=True)
+def window_exceptions(context, window):
+    """For a calendar window's page: its exceptions and a "Request exception" button
+    (``/exceptions/new/?window=<id>``). Nothing for windows that block nothing. One query."""
+    from scheduling.choices import BLOCKING_KINDS
+
+    if window.kind not in BLOCKING_KINDS:
+        return {"show": False}
+    user = context["request"].user
+    now = timezone.now()
+    exceptions = list(
+        window.exceptions.select_related("release", "requested_by", "decided_by").order_by(
+            "-created"
+        )[:10]
+    )
+    for exception in exceptions:
+        exception.validity = freeze_exceptions.validity(exception, now)
+    return {
+        "show": True,
+        "window": window,
+        "exceptions": exceptions,
+        "can_request": user.has_perm(freeze_exceptions.REQUEST_PERMISSION),
+    }

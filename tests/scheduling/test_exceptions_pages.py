@@ -569,3 +569,47 @@ def test_the_queue_card_is_empty_for_those_who_cannot_decide_or_when_nothing_wai
     assert render_queue_card(dave).strip() == ""
     freeze_exceptions.decide(pending, carol, approve=True)
     assert render_queue_card(carol).strip() == ""
+
+
+def render_window_card(user, freeze) -> str:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return Template("{% load exception_tags %}{% window_exceptions freeze %}").render(
+        Context({"request": request, "freeze": freeze})
+    )
+
+
+def test_the_window_card_lists_its_exceptions_and_offers_a_request(pending, freeze, dave, audrey):
+    html = render_window_card(dave, freeze)
+
+    assert f'data-exception="{pending.pk}"' in html
+    assert f"{CREATE_URL}?window={freeze.pk}" in html
+    assert f"{CREATE_URL}?window={freeze.pk}" not in render_window_card(audrey, freeze)
+
+
+def test_the_window_card_is_empty_for_a_window_that_blocks_nothing(dave):
+    assert render_window_card(dave, window("Patch Tuesday", kind="maintenance")).strip() == ""
+
+
+def test_the_form_opened_from_a_window_preselects_it(client, draft_release, freeze, dave):
+    client.force_login(dave)
+
+    response = client.get(CREATE_URL, {"window": freeze.pk})
+
+    form = response.context["form"]
+    assert form.initial["window"] == freeze.pk
+    assert "release" not in form.initial
+    assert draft_release in form.fields["release"].queryset
+
+
+def test_a_maintenance_window_is_not_offered_on_the_form(client, dave):
+    harmless = window("Patch Tuesday", kind="maintenance")
+    client.force_login(dave)
+
+    response = client.get(CREATE_URL, {"window": harmless.pk})
+
+    assert response.context["window"] is None
+    assert "it blocks nothing" in response.content.decode()
