@@ -170,7 +170,10 @@ def _load(release, since: datetime, until: datetime, region: Region | None = Non
     from releases.models import Deployment, Release
 
     now = timezone.now()
-    services = [rs.service for rs in release.release_services.select_related("service")]
+    if "release_services" in getattr(release, "_prefetched_objects_cache", {}):
+        services = [rs.service for rs in release.release_services.all()]
+    else:
+        services = [rs.service for rs in release.release_services.select_related("service")]
     service_ids = [s.pk for s in services]
     environments = list(Environment.objects.filter(is_production=True).order_by("order")) or [None]
     all_regions = list(Region.objects.order_by("rollout_order", "code"))
@@ -732,14 +735,18 @@ def next_free_slot(
     return _search(release, duration, after, region, horizon, step)[0]
 
 
-def _search(release, duration, after, region, horizon, step):
+def _search_range(duration: timedelta, after: datetime | None, horizon: timedelta, step: timedelta):
+    """The first candidate start and the last one the search may try."""
     if duration <= timedelta(0):
         raise ValidationError({"duration": "The duration must be positive."})
     now = timezone.now()
-    after = max(after or now, now)
-    start = _ceil(after, step)
-    limit = start + horizon
-    ctx = _load(release, start, limit + duration, region)
+    first = _ceil(max(after or now, now), step)
+    return first, first + horizon
+
+
+def _search(release, duration, after, region, horizon, step, ctx: _Context | None = None):
+    start, limit = _search_range(duration, after, horizon, step)
+    ctx = ctx or _load(release, start, limit + duration, region)
     skipped: dict[str, None] = {}  # what the search stepped over, in order (for the "why")
     while start <= limit:
         decision, jump = _evaluate(ctx, start, start + duration)
@@ -837,18 +844,23 @@ def propose(
         )
     if end is None:
         end = start + DEFAULT_DURATION
-    decision = check_schedule(release, start, end, region)
+    validate_period(start, end, allow_past=True)
+    duration = end - start
+    first, limit = _search_range(duration, start, HORIZON, GRANULARITY)
+    # One load serves the check of the plan and the search for the next slot.
+    ctx = _load(release, min(start, first), max(end, limit + duration), region)
+    decision, _jump = _evaluate(ctx, start, end)
     if not hard_conflicts(decision):
         return Proposal(start, end, decision, start, end, decision, "")
     slot, slot_decision, skipped = _search(
-        release, end - start, start, region, HORIZON, GRANULARITY
+        release, duration, start, region, HORIZON, GRANULARITY, ctx=ctx
     )
     return Proposal(
         start,
         end,
         decision,
         slot,
-        slot + (end - start) if slot else None,
+        slot + duration if slot else None,
         slot_decision,
         summarize(decision),
         skipped,
