@@ -21,6 +21,10 @@ LISTS = [
     "regions",
     "deployments",
     "gate-decisions",
+    "reservations",
+    "test-data-sets",
+    "validation-needs",
+    "release-dependencies",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
