@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "releasemgr.context_processors.navigation",
+                "releasemgr.context_processors.notifications",
             ],
         },
     }
@@ -204,10 +205,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# The freeze check looks back twice this interval (scheduling.freeze_watch).
+FREEZE_CHECK_SECONDS = env_int("FREEZE_CHECK_SECONDS", 300)
 CELERY_BEAT_SCHEDULE = {
     "flag-stalled-deployments": {
         "task": "releases.tasks.flag_stalled_deployments_task",
         "schedule": env_int("STALL_CHECK_SECONDS", 300),
+    },
+    "freeze-check": {
+        "task": "scheduling.tasks.freeze_check_task",
+        "schedule": FREEZE_CHECK_SECONDS,
+        # A check that waited longer than one interval is superseded by the next one.
+        "options": {"expires": FREEZE_CHECK_SECONDS},
     },
 }
 DEPLOYMENT_STALL_HOURS = env_int("DEPLOYMENT_STALL_HOURS", 6)

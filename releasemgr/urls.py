@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("", include("releasemgr.web_urls")),
+    path("", include("releasemgr.urls_notifications")),
     path("catalog/", include("releases.catalog_urls")),
     path("", include("scheduling.urls")),
     path("", include("releases.urls")),

@@ -11,6 +11,7 @@ from governance.models import Approval
 from releasemgr.web import RoleRequiredMixin
 from releases.choices import ReleaseState
 from releases.models import Deployment, GateDecision, Release
+from scheduling import patching
 from scheduling.models import FreezeWindow
 
 DASHBOARD_ROWS = 8
@@ -67,7 +68,17 @@ class DashboardView(RoleRequiredMixin, TemplateView):
         gate_decisions = list(
             GateDecision.objects.select_related("release", "requested_by")[:DASHBOARD_ROWS]
         )
+        # Overdue and at-risk security patches (three queries: policies, rows, services).
+        known = patching.policies()
+        patches = patching.annotate_states(
+            patching.overdue_or_at_risk(now, known)
+            .select_related("patch_release")
+            .prefetch_related("services")[:DASHBOARD_ROWS],
+            now,
+            known,
+        )
         return super().get_context_data(
+            patches=patches,
             state_counts=state_counts,
             total_releases=sum(counts.values()),
             upcoming=upcoming,

@@ -69,3 +69,25 @@ class Vulnerability(BaseModel):
 
     def get_absolute_url(self):
         return reverse("vulnerability_detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # What the due date was computed from, so a save recomputes it only when they change.
+        instance._sla_inputs = (
+            instance.__dict__.get("cvss"),
+            instance.__dict__.get("discovered_at"),
+        )
+        return instance
+
+    def clean(self):
+        from scheduling.patching import check_fields
+
+        check_fields(self)
+
+    def save(self, *args, **kwargs):
+        # Severity and due date follow the CVSS score and discovery date (scheduling.patching).
+        from scheduling.patching import apply_sla
+
+        apply_sla(self)
+        super().save(*args, **kwargs)

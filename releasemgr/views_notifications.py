@@ -1,0 +1,129 @@
+"""Notifications: the page listing mine, marking them read, and the same in the API.
+
+Everyone signed in sees their own notifications and nobody else's.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import ListView
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from releasemgr import notifications
+from releasemgr.models import JobRun, Notification
+from releasemgr.web import paginate
+
+# The background job whose runs the page shows.
+WATCH_JOB = "freeze_check"
+RECENT_RUNS = 5
+
+
+class NotificationListView(LoginRequiredMixin, ListView):
+    """My notifications, unread first, with the last runs of the job that sends most of them."""
+
+    template_name = "notifications/notification_list.html"
+
+    def get_queryset(self):
+        queryset = notifications.for_user(self.request.user)
+        if self.request.GET.get("show") == "unread":
+            queryset = queryset.filter(read_at__isnull=True)
+        return queryset
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["page"] = paginate(self.request, self.object_list)
+        context["show"] = self.request.GET.get("show", "")
+        context["unread"] = notifications.unread_count(user)
+        if user.has_perm("releasemgr.view_jobrun"):
+            context["job_runs"] = list(JobRun.objects.filter(name=WATCH_JOB)[:RECENT_RUNS])
+        return context
+
+
+def _back(request, fallback: str):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+class NotificationReadView(LoginRequiredMixin, View):
+    """POST: mark one of my notifications read (someone else's is not found)."""
+
+    def post(self, request, pk):
+        try:
+            notifications.mark_read(request.user, pk)
+        except Notification.DoesNotExist:
+            raise Http404("No such notification.") from None
+        return _back(request, "notification_list")
+
+
+class NotificationReadAllView(LoginRequiredMixin, View):
+    def post(self, request):
+        count = notifications.mark_all_read(request.user)
+        messages.success(request, f"{count} notification(s) marked as read.")
+        return _back(request, "notification_list")
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "link", "created", "read_at", "read"]
+        read_only_fields = fields
+
+    def get_read(self, obj) -> bool:
+        return obj.read_at is not None
+
+
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Your own notifications (unread first). ``?unread=true`` lists only the unread ones."""
+
+    serializer_class = NotificationSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends: list = []
+    queryset = Notification.objects.none()  # for the schema; get_queryset is per user
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        queryset = notifications.for_user(self.request.user)
+        if self.request.query_params.get("unread", "").lower() in ("1", "true", "yes"):
+            queryset = queryset.filter(read_at__isnull=True)
+        return queryset
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        """Mark this notification read."""
+        notification = self.get_object()
+        notification = notifications.mark_read(request.user, notification.pk)
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "NotificationsMarkedRead", {"marked": serializers.IntegerField()}
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        """Mark all your notifications read."""
+        return Response({"marked": notifications.mark_all_read(request.user)})
