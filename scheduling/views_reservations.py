@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Case, F, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -73,6 +74,20 @@ def booking_status(booking: Reservation, now: datetime) -> str:
     if booking.end <= now:
         return "past"
     return "active" if booking.start <= now else "upcoming"
+
+
+def list_order(queryset, now: datetime):
+    """Active first, then upcoming (soonest first), then past (latest first), cancelled last."""
+    return queryset.annotate(
+        rank=Case(
+            When(cancelled_at__isnull=False, then=Value(3)),
+            When(start__lte=now, end__gt=now, then=Value(0)),
+            When(start__gt=now, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+        soon=Case(When(cancelled_at__isnull=True, start__gt=now, then=F("start"))),
+    ).order_by("rank", F("soon").asc(nulls_last=True), "-start", "-pk")
 
 
 def _with_related(queryset):
@@ -142,8 +157,7 @@ class ReservationListView(RoleRequiredMixin, View):
     def get(self, request):
         now = timezone.now()
         filterset = ReservationFilterSet(
-            request.GET or None,
-            queryset=_with_related(Reservation.objects.all()).order_by("-start", "-pk"),
+            request.GET or None, queryset=_with_related(list_order(Reservation.objects.all(), now))
         )
         page = paginate(request, filterset.qs)
         for booking in page:
@@ -694,7 +708,8 @@ def gantt(result: sequencer.Plan) -> dict:
                 "x": x,
                 "w": w,
                 "label_x": round(x + 3, 1),
-                "label": f"{band['name']} ({where})"[: int(w // 6)] if w > 60 else "",
+                # Under the rows, so a name may run past its band.
+                "label": f"{band['name']} ({where})",
                 "title": f"{band['name']} ({where}): "
                 f"{timezone.localtime(band['start']):%Y-%m-%d %H:%M} → "
                 f"{timezone.localtime(band['end']):%Y-%m-%d %H:%M}; no slot starts inside it",

@@ -12,6 +12,14 @@ from scheduling.views_reservations import booking_status
 
 register = template.Library()
 
+SHORT_PURPOSES = {"uat": "UAT", "performance": "Performance", "integration": "Integration"}
+
+
+@register.filter
+def purpose_short(booking) -> str:
+    """ "UAT" rather than "User acceptance testing", for narrow tables."""
+    return SHORT_PURPOSES.get(booking.purpose) or booking.get_purpose_display()
+
 
 @register.inclusion_tag("scheduling/panels/reservations.html", takes_context=True)
 def reservation_panel(context, release):

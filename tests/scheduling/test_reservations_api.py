@@ -318,3 +318,27 @@ def test_the_new_endpoints_are_in_the_openapi_schema(api_client, audrey):
         "/api/v1/sequencing/plan/",
     ):
         assert path in schema["paths"], path
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_other_lists_run_a_bounded_number_of_queries(
+    api_client, audrey, dave, uat, environments, rows, django_assert_max_num_queries
+):
+    releases = [ReleaseFactory(author=dave) for _ in range(rows)]
+    ValidationNeed.objects.bulk_create(
+        ValidationNeed(release=r, environment=uat, hours=4) for r in releases
+    )
+    ReleaseDependency.objects.bulk_create(
+        ReleaseDependency(release=releases[i], after=releases[i - 1]) for i in range(1, rows)
+    )
+    for i in range(rows):
+        data_set = TestDataSet.objects.create(slug=f"set-{i}", name=f"Set {i}")
+        data_set.environments.set([uat, environments["staging"]])
+    client = api_client(audrey)
+    for url in (
+        "/api/v1/validation-needs/",
+        "/api/v1/release-dependencies/",
+        "/api/v1/test-data-sets/",
+    ):
+        with django_assert_max_num_queries(8):
+            assert client.get(url).status_code == 200

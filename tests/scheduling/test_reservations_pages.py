@@ -425,3 +425,40 @@ def test_only_release_managers_add_dependencies_and_a_cycle_is_refused(
     assert ReleaseDependency.objects.count() == 1
     client.post(reverse("release_dependency_delete", args=[dependency.pk]))
     assert not ReleaseDependency.objects.exists()
+
+
+def test_the_list_shows_active_then_upcoming_soonest_first_then_past_then_cancelled(
+    client, audrey, dave, environments, uat, t0
+):
+    rs = [ReleaseFactory(author=dave) for _ in range(5)]
+    now = timezone.now()
+    staging = environments["staging"]
+    later = reservations.reserve(rs[0], uat, dave, "uat", t0 + 5 * H, t0 + 6 * H)
+    sooner = reservations.reserve(rs[1], uat, dave, "uat", t0, t0 + H)
+    active = reservations.reserve(rs[2], staging, dave, "uat", now, now + 2 * H)
+    cancelled = reservations.reserve(rs[3], staging, dave, "uat", t0, t0 + H)
+    reservations.cancel(cancelled, dave)
+    past = Reservation.objects.create(
+        environment=uat,
+        release=rs[4],
+        purpose="uat",
+        start=now - 5 * H,
+        end=now - 4 * H,
+        reserved_by=dave,
+    )
+    client.force_login(audrey)
+    page = client.get(reverse("reservation_list"))
+    assert [b.pk for b in page.context["page"]] == [
+        active.pk,
+        sooner.pk,
+        later.pk,
+        past.pk,
+        cancelled.pk,
+    ]
+    assert [b.status for b in page.context["page"]] == [
+        "active",
+        "upcoming",
+        "upcoming",
+        "past",
+        "cancelled",
+    ]
