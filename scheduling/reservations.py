@@ -32,7 +32,12 @@ from scheduling.models import Environment, Reservation, TestDataSet
 # A booking may start this much in the past: the time it takes to fill in the form.
 PAST_TOLERANCE = timedelta(minutes=10)
 # Releases that will never be validated again cannot book anything.
-CLOSED_RELEASE_STATES = (ReleaseState.CANCELLED, ReleaseState.CLOSED, ReleaseState.DEPLOYED)
+CLOSED_RELEASE_STATES = (
+    ReleaseState.CANCELLED,
+    ReleaseState.CLOSED,
+    ReleaseState.DEPLOYED,
+    ReleaseState.ROLLED_BACK,
+)
 # How far ahead ``free_slots`` looks.
 SLOT_HORIZON = timedelta(days=365)
 
