@@ -25,6 +25,8 @@ LISTS = [
     "test-data-sets",
     "validation-needs",
     "release-dependencies",
+    "go-live-rules",
+    "vendor-deliverables",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
