@@ -752,7 +752,7 @@ def _search(release, duration, after, region, horizon, step, ctx: _Context | Non
         decision, jump = _evaluate(ctx, start, start + duration)
         blocking = hard_conflicts(decision)
         if not blocking:
-            return start, decision, list(skipped)
+            return start, decision, _first(skipped)
         for reason in blocking:
             skipped.setdefault(reason.data.get("label") or reason.code.replace("_", " "))
         candidate = start + step
@@ -762,7 +762,15 @@ def _search(release, duration, after, region, horizon, step, ctx: _Context | Non
             if candidate < jump:
                 candidate += timedelta(minutes=1)
         start = candidate
-    return None, None, list(skipped)
+    return None, None, _first(skipped)
+
+
+def _first(labels: dict, limit: int = 6) -> list[str]:
+    """What the search stepped over, for people: the first few and how many more."""
+    found = list(labels)
+    if len(found) <= limit:
+        return found
+    return [*found[:limit], f"and {len(found) - limit} more"]
 
 
 @dataclass

@@ -269,6 +269,16 @@ def test_propose_keeps_a_clear_plan_and_moves_a_blocked_one(release, start):
     assert proposal.slot_start == start + hours(6)
     assert proposal.slot_end == start + hours(8)
     assert "freeze window Freeze" in proposal.why
+    end = (start + hours(6)).strftime("%Y-%m-%d %H:%M UTC")
+    assert proposal.skipped == [f"freeze 'Freeze' until {end}"]
+
+
+def test_the_reasons_a_slot_was_skipped_are_kept_short(release, start):
+    for i in range(10):
+        window(f"Freeze {i}", start + hours(3 * i) - hours(1), start + hours(3 * i + 2))
+    proposal = propose(release)
+    assert proposal.slot_start == start + hours(29)
+    assert len(proposal.skipped) == 7 and proposal.skipped[-1] == "and 4 more"
 
 
 # ------------------------------------------------------------------ apply
