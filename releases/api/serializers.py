@@ -152,6 +152,8 @@ class ReleaseSerializer(ValidatedModelSerializer):
             "services",
             "planned_start",
             "planned_end",
+            "deadline",
+            "compliance_deadline",
             "author",
             "owner",
             "description",

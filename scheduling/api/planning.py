@@ -34,6 +34,13 @@ from scheduling.filtersets_planning import (
 from scheduling.models import GoLiveRule, Region, VendorDeliverable
 from scheduling.schedule_check import history_reason
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _iso(moment):
+    """A moment as every other API field shows it (UTC, ``Z``), or None."""
+    return _DATETIME.to_representation(moment) if moment is not None else None
+
 
 def _reason(reason: Reason) -> dict:
     return {
@@ -118,8 +125,8 @@ class ScheduleCheckView(APIView):
         slot = None
         if proposal.slot_start is not None:
             slot = {
-                "start": proposal.slot_start.isoformat(),
-                "end": proposal.slot_end.isoformat(),
+                "start": _iso(proposal.slot_start),
+                "end": _iso(proposal.slot_end),
                 "conflicts": [_reason(r) for r in proposal.slot_conflicts],
             }
         return Response(
@@ -127,8 +134,8 @@ class ScheduleCheckView(APIView):
                 "ok": decision.allowed,
                 "blocked": bool(proposal.hard),
                 "release": release.key,
-                "start": values["start"].isoformat(),
-                "end": values["end"].isoformat(),
+                "start": _iso(values["start"]),
+                "end": _iso(values["end"]),
                 "region": region.code if region else None,
                 "conflicts": [_reason(r) for r in ordered],
                 "next_free_slot": slot,
@@ -207,19 +214,15 @@ class RolloutPlanView(APIView):
         return Response(
             {
                 "release": release.key,
-                "planned_start": release.planned_start.isoformat()
-                if release.planned_start
-                else None,
+                "planned_start": _iso(release.planned_start),
                 "regions": [
                     {
                         "order": row["order"],
                         "region": row["region"].code,
                         "region_name": row["region"].name,
                         "timezone": row["region"].timezone,
-                        "earliest_at": row["earliest_at"].isoformat()
-                        if row["earliest_at"]
-                        else None,
-                        "planned_at": row["planned_at"].isoformat() if row["planned_at"] else None,
+                        "earliest_at": _iso(row["earliest_at"]),
+                        "planned_at": _iso(row["planned_at"]),
                         "planned_at_local": in_zone(row["planned_at"], row["region"].timezone)
                         if row["planned_at"]
                         else None,
@@ -304,7 +307,7 @@ class VendorDeliverableSerializer(ValidatedModelSerializer):
         skip_model_validation = ("change_reason",)
 
     def get_ready_at(self, obj) -> str:
-        return schedule_check.ready_at(obj).isoformat()
+        return _iso(schedule_check.ready_at(obj))
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -393,10 +396,8 @@ class VendorDeliverableViewSet(BaseModelViewSet):
                 ).data,
                 "release": {
                     "key": release.key,
-                    "planned_start": release.planned_start.isoformat()
-                    if release.planned_start
-                    else None,
-                    "planned_end": release.planned_end.isoformat() if release.planned_end else None,
+                    "planned_start": _iso(release.planned_start),
+                    "planned_end": _iso(release.planned_end),
                 },
                 "changed": result.changed,
                 "replanned": result.replanned,

@@ -46,6 +46,11 @@ def item(release, start):
     return deliverable(release, start - timedelta(days=3), buffer_hours=24)
 
 
+def iso(moment) -> str:
+    """How the API writes a moment (DRF: UTC with ``Z``)."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _period(release, start, end, **extra):
     return {"release": release.key, "start": start.isoformat(), "end": end.isoformat(), **extra}
 
@@ -69,15 +74,15 @@ def test_the_schedule_check_lists_conflicts_and_the_next_free_slot(
     assert failed["freeze_window"]["data"]["window_name"] == "Quarter-end freeze"
     assert "BaFin notice" in failed["regional_go_live"]["message"]
     assert body["conflicts"][0]["passed"] is False  # failed first
-    assert body["next_free_slot"]["start"] == (start + hours(8)).isoformat()
-    assert body["next_free_slot"]["end"] == (start + hours(10)).isoformat()
+    assert body["next_free_slot"]["start"] == iso(start + hours(8))
+    assert body["next_free_slot"]["end"] == iso(start + hours(10))
 
 
 def test_the_schedule_check_answers_get_too_and_writes_nothing(api_client, audrey, release, start):
     before = release.history.count()
     body = api_client(audrey).get(CHECK, _period(release, start, start + hours(2))).json()
     assert body["ok"] is True
-    assert body["next_free_slot"]["start"] == start.isoformat()
+    assert body["next_free_slot"]["start"] == iso(start)
     assert release.history.count() == before
 
 
@@ -88,6 +93,20 @@ def test_the_schedule_check_flags_the_compliance_deadline(api_client, dave, rele
     missed = [c for c in body["conflicts"] if c["code"] == "compliance_deadline_missed"]
     assert missed and missed[0]["passed"] is False
     assert body["blocked"] is False and body["ok"] is False
+
+
+def test_deadlines_set_on_the_release_resource_feed_the_check(api_client, dave, release, start):
+    client = api_client(dave)
+    audit = (start + hours(1)).isoformat()
+    response = client.patch(
+        f"/api/v1/releases/{release.key}/", {"compliance_deadline": audit}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["compliance_deadline"] == iso(start + hours(1))
+    body = client.get(CHECK, _period(release, start, start + hours(2))).json()
+    assert [c["code"] for c in body["conflicts"] if not c["passed"]] == [
+        "compliance_deadline_missed"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +155,7 @@ def test_the_rollout_plan_lists_regions_in_order_with_local_times(
     assert [r["region"] for r in body["regions"]] == [us.code, eu.code]
     germany = body["regions"][1]
     assert germany["order"] == 2
-    assert germany["planned_at"] == (start + timedelta(days=2)).isoformat()
+    assert germany["planned_at"] == iso(start + timedelta(days=2))
     assert germany["planned_at_local"].endswith(("CET", "CEST"))
     assert any("BaFin notice" in r["message"] for r in germany["reasons"])
 
@@ -232,7 +251,7 @@ def test_a_developer_adds_a_deliverable_and_edits_it_with_a_reason(
     )
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert body["ready_at"] == (start - timedelta(days=2)).isoformat()
+    assert body["ready_at"] == iso(start - timedelta(days=2))
     pk = body["id"]
     moved = (start - timedelta(days=2)).isoformat()
     refused = client.patch(f"{VENDORS}{pk}/", {"expected_at": moved}, format="json")
@@ -260,7 +279,7 @@ def test_mark_late_re_plans_flags_the_audit_deadline_and_notifies_once(
     data = {"expected_at": (start + timedelta(days=2)).isoformat(), "reason": "QA failed"}
     body = client.post(url, data, format="json").json()
     assert body["replanned"] is True and body["notified"] is True
-    assert body["release"]["planned_start"] == (start + timedelta(days=3)).isoformat()
+    assert body["release"]["planned_start"] == iso(start + timedelta(days=3))
     assert [r["code"] for r in body["reasons"]] == ["compliance_deadline_missed"]
     again = client.post(url, data, format="json").json()
     assert again["changed"] is False and again["notified"] is False
