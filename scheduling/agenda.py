@@ -170,7 +170,7 @@ def deployment_items(
 
 
 def window_items(agenda: Agenda, scope: Scope) -> None:
-    occurrences = windows_between(agenda.since, agenda.until, scope)
+    occurrences = windows_between(agenda.since, agenda.until, scope, prefetch=())
     for occ in _capped(agenda, "windows", occurrences):
         w = occ.window
         hardness = "soft" if w.hardness == "soft" else ""

@@ -101,7 +101,7 @@ class FreezeWindowFilterSet(django_filters.FilterSet):
     def filter_active_at(self, queryset, name, value):
         from scheduling.windows import windows_at
 
-        ids = {o.window.pk for o in windows_at(value)}
+        ids = {o.window.pk for o in windows_at(value, prefetch=())}
         return queryset.filter(pk__in=ids)
 
     def filter_ends_after(self, queryset, name, value):

@@ -234,13 +234,15 @@ class FreezeWindowForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
         labels = {
             "rrule": "Repeats (RRULE)",
             "recurrence_until": "Repeats until",
-            "start": "Start (first occurrence)",
-            "end": "End (first occurrence)",
+            "start": "Start",
+            "end": "End",
         }
         help_texts = {
-            "rrule": "Empty = one-off. Pick a preset or type an iCalendar RRULE; the first "
-            "occurrence's times of day are repeated.",
-            "recurrence_until": "Optional: no occurrence starts after this (window's time zone).",
+            "rrule": "Empty = one-off. Pick a preset or type an iCalendar RRULE. The start and "
+            "end set the times of day (and the date from which it repeats); occurrences fall "
+            "on the days the rule names.",
+            "recurrence_until": "Optional: no occurrence starts after this moment "
+            "(window's time zone).",
             "reason": "Why the window exists (shown on the calendar and to deployers).",
         }
 

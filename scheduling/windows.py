@@ -21,7 +21,7 @@ jobs call ``occurrences`` / ``windows_at`` / ``windows_between`` /
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +29,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from releasemgr.decisions import Reason
@@ -106,41 +106,57 @@ class Scope:
 
 
 class _Expansion:
-    """The local start times of one rule, generated lazily, kept sorted and searched by bisect.
+    """The occurrences of one recurring window, in UTC, generated lazily and kept sorted.
 
-    A pure function of (rule text, first start), so sharing it between requests is safe; the
-    lock only protects the list while a thread extends it.
+    The rule is expanded on local wall-clock times (so 09:00 stays 09:00 across DST) and each
+    occurrence is localised once; questions are then answered by bisecting the lists. A pure
+    function of (rule, first local start, zone, local duration), so sharing it between requests
+    is safe; the lock only protects the lists while a thread extends them.
     """
 
-    def __init__(self, text: str, dtstart: datetime):
+    def __init__(self, text: str, dtstart: datetime, zone: str, duration: timedelta):
         body = text.strip()
         if body.upper().startswith("RRULE:"):
             body = body[6:]
         self._iter = iter(rrulestr(body, dtstart=dtstart, ignoretz=True))
+        self._tz = ZoneInfo(zone)
+        self._duration = duration
+        # Real durations differ from the local one by the DST shift at most.
+        self.longest = duration + timedelta(hours=1)
         self._lock = threading.Lock()
         self.starts: list[datetime] = []
+        self.ends: list[datetime] = []
         self.done = False
 
-    def between(self, lo: datetime, hi: datetime) -> list[datetime]:
-        """Starts in [lo, hi]."""
+    def extend(self, until: datetime) -> None:
+        """Generate occurrences until one starts at or after ``until`` (or the rule ends)."""
         with self._lock:
-            while not self.done and (not self.starts or self.starts[-1] <= hi):
+            while not self.done and (not self.starts or self.starts[-1] < until):
                 try:
-                    self.starts.append(next(self._iter))
+                    local = next(self._iter)
                 except StopIteration:
                     self.done = True
-            starts = self.starts
-        out = []
-        for start in starts[bisect_left(starts, lo) :]:
-            if start > hi:
-                break
-            out.append(start)
-        return out
+                    break
+                self.starts.append(_localise(local, self._tz))
+                self.ends.append(_localise(local + self._duration, self._tz))
+
+    def indices(self, since: datetime, until: datetime, last: datetime | None) -> range:
+        """Indices of the occurrences overlapping [since, until) that start no later than
+        ``last`` (if given)."""
+        self.extend(until)
+        starts, ends = self.starts, self.ends
+        stop = bisect_left(starts, until)
+        if last is not None:
+            stop = min(stop, bisect_right(starts, last))
+        first = bisect_left(starts, since - self.longest)
+        while first < stop and ends[first] <= since:
+            first += 1
+        return range(first, stop)
 
 
 @lru_cache(maxsize=8192)
-def _expansion(text: str, dtstart: datetime) -> _Expansion:
-    return _Expansion(text, dtstart)
+def _expansion(text: str, dtstart: datetime, zone: str, duration: timedelta) -> _Expansion:
+    return _Expansion(text, dtstart, zone, duration)
 
 
 def _localise(local: datetime, tz: ZoneInfo) -> datetime:
@@ -149,27 +165,38 @@ def _localise(local: datetime, tz: ZoneInfo) -> datetime:
     return local.replace(tzinfo=tz).astimezone(UTC)
 
 
+def _recurrence(window: FreezeWindow) -> _Expansion:
+    """The expansion of a recurring window, kept on the instance so that loops asking one
+    window many questions look it up once."""
+    key = (window.rrule, window.start, window.end, window.timezone)
+    cached = window.__dict__.get("_recurrence")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    zone = window.timezone or "UTC"
+    tz = ZoneInfo(zone)
+    first_local = window.start.astimezone(tz).replace(tzinfo=None)
+    duration = window.end.astimezone(tz).replace(tzinfo=None) - first_local
+    expansion = _expansion(window.rrule, first_local, zone, duration)
+    window.__dict__["_recurrence"] = (key, expansion)
+    return expansion
+
+
 def occurrences(window: FreezeWindow, since: datetime, until: datetime) -> list[Occurrence]:
-    """Occurrences of ``window`` that overlap [since, until), in UTC, ordered by start."""
+    """Occurrences of ``window`` that overlap [since, until), in UTC, ordered by start.
+
+    ``recurrence_until`` is inclusive, like an RRULE's UNTIL: no occurrence starts after it.
+    """
     if not window.rrule:
         if window.start < until and window.end > since:
             return [Occurrence(window, window.start, window.end)]
         return []
-    tz = ZoneInfo(window.timezone or "UTC")
-    first_local = window.start.astimezone(tz).replace(tzinfo=None)
-    duration = window.end.astimezone(tz).replace(tzinfo=None) - first_local
-    # A day of slack either side covers the UTC offset; exact overlap is checked below.
-    lo = since.astimezone(tz).replace(tzinfo=None) - duration - timedelta(days=1)
-    hi = until.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
-    out = []
-    for local_start in _expansion(window.rrule, first_local).between(lo, hi):
-        start = _localise(local_start, tz)
-        if window.recurrence_until and start >= window.recurrence_until:
-            break
-        end = _localise(local_start + duration, tz)
-        if start < until and end > since:
-            out.append(Occurrence(window, start, end))
-    return out
+    expansion = _recurrence(window)
+    starts, ends = expansion.starts, expansion.ends
+    return [
+        Occurrence(window, starts[i], ends[i])
+        for i in expansion.indices(since, until, window.recurrence_until)
+        if ends[i] > since
+    ]
 
 
 def next_occurrences(window: FreezeWindow, after: datetime, count: int = 10) -> list[Occurrence]:
@@ -275,12 +302,15 @@ def windows_between(
 ) -> list[Occurrence]:
     """Every occurrence in [since, until) (in scope, if given), ordered by start.
 
-    ``prefetch``: the scope relations the caller will read on ``occurrence.window`` (all by
-    default; ``()`` when it reads none, which saves four queries)."""
+    ``prefetch``: the scope relations the caller will read on ``occurrence.window``; they are
+    loaded for the windows that occur only (one query each), not for every candidate."""
     found = []
-    for window in candidate_windows(since, until, kinds, scope, prefetch):
+    for window in candidate_windows(since, until, kinds, scope, prefetch=()):
         found.extend(occurrences(window, since, until))
     found.sort(key=lambda o: (o.start, o.window.pk))
+    prefetch = list(prefetch)
+    if prefetch and found:
+        prefetch_related_objects(list({o.window.pk: o.window for o in found}.values()), *prefetch)
     return found
 
 
@@ -344,24 +374,70 @@ def _covering(windows: Iterable[FreezeWindow], at: datetime) -> list[Occurrence]
     return [o for w in windows for o in occurrences(w, at, at + INSTANT) if o.covers(at)]
 
 
+def _stoppers(windows: Iterable[FreezeWindow], release) -> list[FreezeWindow]:
+    """The windows that can stop this release: hard ones its change type may not ship through."""
+    change_type = getattr(release, "change_type", None)
+    return [
+        w
+        for w in windows
+        if w.hardness == Hardness.HARD
+        and (change_type is None or change_type not in (w.allowed_change_types or []))
+    ]
+
+
+def _run_end(window: FreezeWindow, moment: datetime, exceptions: dict, horizon: datetime):
+    """If ``window`` stops a deployment at ``moment``: when its own run of back-to-back (or
+    overlapping) occurrences ends; else None. Bisects the cached expansion: no occurrence
+    objects are built."""
+    exception = exceptions.get(window.pk)
+    if exception is not None and moment < exception.valid_until:
+        return None  # an approved exception lets the release through until it runs out
+    if not window.rrule:
+        return window.end if window.start <= moment < window.end else None
+    expansion = _recurrence(window)
+    last = window.recurrence_until
+    span = expansion.indices(moment, moment + INSTANT, last)
+    starts, ends = expansion.starts, expansion.ends
+    covering = [ends[i] for i in span if starts[i] <= moment < ends[i]]
+    if not covering:
+        return None
+    end, following = max(covering), span.stop
+    while end < horizon:
+        expansion.extend(end + INSTANT)
+        if following >= len(starts) or starts[following] > end:
+            break
+        if last is not None and starts[following] > last:
+            break
+        end = max(end, ends[following])
+        following += 1
+    return end
+
+
+def _blocked_until(
+    stoppers: list[FreezeWindow], moment: datetime, exceptions: dict, horizon: datetime
+) -> datetime:
+    """Follow the chain of stopping windows from ``moment``: the first moment none applies
+    (``moment`` itself if none does), or a moment at or past ``horizon``."""
+    while moment < horizon:
+        ends = [
+            end
+            for end in (_run_end(w, moment, exceptions, horizon) for w in stoppers)
+            if end is not None
+        ]
+        if not ends:
+            break
+        moment = max(ends)
+    return moment
+
+
 def _chain_end(
-    windows: list[FreezeWindow], at: datetime, release, exceptions: dict, horizon: datetime
+    windows: list[FreezeWindow], at: datetime, release, exceptions: dict
 ) -> datetime | None:
     """When the hard, non-exempt windows among ``windows`` stop applying from ``at``, following
-    back-to-back (or overlapping) occurrences; None if none applies at ``at``."""
-    moment, blocked = at, False
-    while moment < horizon:
-        active = [
-            o
-            for o in _covering(windows, moment)
-            if o.window.hardness == Hardness.HARD
-            and not _exempt(o.window, release, moment, exceptions)
-        ]
-        if not active:
-            break
-        blocked = True
-        moment = max(o.end for o in active)
-    return moment if blocked else None
+    back-to-back (or overlapping) occurrences; None if none applies at ``at``. A chain longer
+    than ``LOOKAHEAD`` ends at (or just past) the look-ahead's end."""
+    end = _blocked_until(_stoppers(windows, release), at, exceptions, at + LOOKAHEAD)
+    return end if end > at else None
 
 
 def blocking_until(
@@ -373,9 +449,8 @@ def blocking_until(
 ) -> datetime | None:
     """When hard blocking windows stop applying, following back-to-back windows; None if not
     blocked. One query (the windows of the look-ahead period, scope filtered in the database)."""
-    horizon = at + LOOKAHEAD
-    windows = list(candidate_windows(at, horizon, kinds, scope, prefetch=()))
-    return _chain_end(windows, at, release, exceptions or {}, horizon)
+    windows = list(candidate_windows(at, at + LOOKAHEAD, kinds, scope, prefetch=()))
+    return _chain_end(windows, at, release, exceptions or {})
 
 
 _REGIONAL = Exists(FreezeWindow.regions.through.objects.filter(freezewindow_id=OuterRef("pk")))
@@ -395,11 +470,32 @@ def _where(environment: Environment, region) -> str:
     return f"{environment.name} in {region.name}" if region is not None else environment.name
 
 
-def _next_opening(
-    release_windows: list[FreezeWindow], at: datetime, horizon: datetime
-) -> Occurrence | None:
-    upcoming = [o for w in release_windows for o in occurrences(w, at, horizon) if o.start >= at]
-    return min(upcoming, key=lambda o: (o.start, o.window.pk), default=None)
+def _next_start(window: FreezeWindow, moment: datetime, horizon: datetime) -> datetime | None:
+    """The first start of ``window`` at or after ``moment`` and before ``horizon``."""
+    if not window.rrule:
+        return window.start if moment <= window.start < horizon else None
+    expansion = _recurrence(window)
+    expansion.extend(horizon)
+    index = bisect_left(expansion.starts, moment)
+    if index >= len(expansion.starts):
+        return None
+    start = expansion.starts[index]
+    if start >= horizon or (window.recurrence_until and start > window.recurrence_until):
+        return None
+    return start
+
+
+def _next_opening(release_windows: list[FreezeWindow], at: datetime) -> Occurrence | None:
+    """The first release-window occurrence starting at or after ``at`` (within LOOKAHEAD)."""
+    horizon = at + LOOKAHEAD
+    best = None
+    for window in release_windows:
+        start = _next_start(window, at, horizon)
+        if start is not None and (best is None or (start, window.pk) < (best[0], best[1].pk)):
+            best = (start, window)
+    if best is None:
+        return None
+    return next(o for o in occurrences(best[1], best[0], best[0] + INSTANT) if o.start == best[0])
 
 
 def next_clear(
@@ -413,23 +509,19 @@ def next_clear(
     hard release windows are defined, one is open. None if there is none within ``LOOKAHEAD``."""
     exceptions = exceptions or {}
     horizon = at + LOOKAHEAD
+    stoppers = _stoppers(blocking, release)
     hard_release = [w for w in release_windows if w.hardness == Hardness.HARD]
     moment = at
-    for _ in range(1000):  # each turn moves forward; the bound is a guard, not a limit in practice
+    while True:
+        moment = _blocked_until(stoppers, moment, exceptions, horizon)
         if moment >= horizon:
             return None
-        blocked_until = _chain_end(blocking, moment, release, exceptions, horizon)
-        if blocked_until is not None:
-            moment = blocked_until
-            continue
-        if hard_release and not _covering(hard_release, moment):
-            opening = _next_opening(hard_release, moment, horizon)
-            if opening is None:
-                return None
-            moment = opening.start
-            continue
-        return moment
-    return None
+        if not hard_release or _covering(hard_release, moment):
+            return moment
+        opening = _next_opening(hard_release, moment)
+        if opening is None or opening.start >= horizon:
+            return None
+        moment = opening.start
 
 
 def check_windows(
@@ -492,9 +584,7 @@ def check_windows(
             else:
                 stopping.append(occ)
         if stopping:
-            own_end = _chain_end(
-                [w for w in blocking if w.kind == kind], at, release, exceptions, horizon
-            )
+            own_end = _chain_end([w for w in blocking if w.kind == kind], at, release, exceptions)
             until = clear_at()
             names = ", ".join(f"'{o.window.name}'" for o in stopping)
             later = (
@@ -560,7 +650,6 @@ def check_windows(
 def _release_window_reason(
     release_windows: list[FreezeWindow], where: str, at: datetime, override_reason: str, clear_at
 ) -> Reason:
-    horizon = at + LOOKAHEAD
     if not release_windows:
         return Reason(
             "release_window", True, "No release windows are defined here; any time is fine."
@@ -574,7 +663,7 @@ def _release_window_reason(
             f"Inside release window '{occ.window.name}' until {_fmt(occ.end)}.",
             {"window": occ.window.pk, "until": occ.end.isoformat()},
         )
-    nxt = _next_opening(release_windows, at, horizon)
+    nxt = _next_opening(release_windows, at)
     hard = any(w.hardness == Hardness.HARD for w in release_windows)
     if not hard and override_reason:
         return Reason(

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
 from releasemgr.api.serializers import ValidatedModelSerializer
@@ -192,7 +194,9 @@ class RegionSerializer(ValidatedModelSerializer):
         return attrs
 
     def to_internal_value(self, data):
-        data = data.copy() if hasattr(data, "copy") else dict(data)
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # 400 "Expected a dictionary", not a 500
+        data = data.copy()
         for key in ("country_code", "subdivision"):
             if isinstance(data.get(key), str):
                 data[key] = data[key].strip().upper()
