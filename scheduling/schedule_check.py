@@ -287,6 +287,19 @@ def _load(release, since: datetime, until: datetime, region: Region | None = Non
 # ------------------------------------------------------------------ the rules
 
 
+def _where(ctx: _Context, places: list[str]) -> str:
+    """Where a window hits, shortest first: "Production in every region" rather than the list."""
+    regions = {region.pk for _env, region in ctx.places if region is not None}
+    if len(regions) > 1 and len(places) == len(ctx.places):
+        environments = []
+        for env, _region in ctx.places:
+            name = env.name if env else "any environment"
+            if name not in environments:
+                environments.append(name)
+        return f"{', '.join(environments)} in every region"
+    return ", ".join(places)
+
+
 def _windows(ctx: _Context, start: datetime, end: datetime):
     release = ctx.release
     found = {WindowKind.FREEZE: False, WindowKind.BLACKOUT: False}
@@ -297,7 +310,7 @@ def _windows(ctx: _Context, start: datetime, end: datetime):
         window = occ.window
         found[window.kind] = True
         code, label = _CODE[window.kind], _LABEL[window.kind]
-        where = ", ".join(hit.places)
+        where = _where(ctx, hit.places)
         span = f"{fmt(occ.start)} → {fmt(occ.end)}"
         overlap_from, overlap_to = max(start, occ.start), min(end, occ.end)
         allowed = list(window.allowed_change_types or [])
@@ -386,7 +399,7 @@ def _windows(ctx: _Context, start: datetime, end: datetime):
                 "maintenance_window",
                 False,
                 f"Maintenance '{occ.window.name}' ({fmt(occ.start)} → {fmt(occ.end)}) overlaps "
-                f"the plan in {', '.join(hit.places)}.",
+                f"the plan in {_where(ctx, hit.places)}.",
                 severity=WARNING,
                 window=occ.window.pk,
             )

@@ -158,3 +158,28 @@ def test_the_gate_api_reports_the_wait_for_the_region_asked_about(
     assert failed == ["regional_go_live"]
     other = client.post("/api/v1/gate/", {**body, "region": "us-east"}, format="json").json()
     assert other["status"] == "allowed", other["checks"]
+
+
+def test_the_gate_checks_the_release_window_of_the_region_asked_about(
+    shippable, environments, bob, regions
+):
+    from scheduling.choices import WindowKind
+    from tests.scheduling.planning_builders import window
+
+    now = timezone.now()
+    opens = now + timedelta(days=2)
+    window(
+        "Singapore release window",
+        opens,
+        opens + hours(4),
+        kind=WindowKind.RELEASE_WINDOW,
+        regions=[regions["apac-sg"]],
+    )
+    singapore = _ask(shippable, environments, bob, regions["apac-sg"], now)
+    check = next(r for r in singapore.reasons if r.code == "release_window")
+    assert not check.passed and "Singapore release window" in check.message
+    assert gate.outcome(singapore) == ("waiting", opens)
+    us = _ask(shippable, environments, bob, regions["us-east"], now)
+    assert next(r for r in us.reasons if r.code == "release_window").passed
+    inside = _ask(shippable, environments, bob, regions["apac-sg"], opens + hours(1))
+    assert next(r for r in inside.reasons if r.code == "release_window").passed

@@ -9,6 +9,7 @@ from releasemgr.decisions import DomainError
 from releases.choices import ChangeType, ReleaseState
 from releases.models import Release
 from scheduling.choices import Hardness, WindowKind
+from scheduling.models import Region
 from scheduling.schedule_check import (
     apply_slot,
     check_schedule,
@@ -157,6 +158,20 @@ def test_room_left_in_the_environment_passes(release, start, alice, payments):
     booking(other, env, start - hours(30), start - hours(6), alice)
     decision = check_schedule(release, start, start + hours(2))
     assert "environment_busy" in codes(decision, True)
+
+
+def test_a_window_says_where_it_hits_the_rollout(release, start):
+    eu = region("eu-de", "Europe/Berlin", order=1)
+    region("us-east", "America/New_York", order=2)
+    window("Global freeze", start - hours(1), start + hours(5))
+    window("German holiday", start - hours(1), start + hours(5), regions=[eu])
+    decision = check_schedule(release, start, start + hours(2))
+    messages = [r.message for r in decision.reasons if r.code == "freeze_window"]
+    assert any("'Global freeze'" in m and "Production in every region" in m for m in messages)
+    assert any("'German holiday'" in m and "Production (eu-de)" in m for m in messages)
+    # Asked about the other region, the German holiday is not there.
+    us_only = check_schedule(release, start, start + hours(2), Region.objects.get(code="us-east"))
+    assert [r.data["window_name"] for r in us_only.failed] == ["Global freeze"]
 
 
 def test_a_go_live_rule_not_yet_reached_holds_the_region_back(release, start):
