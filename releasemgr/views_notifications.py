@@ -1,12 +1,12 @@
 """Notifications: the page listing mine, marking them read, and the same in the API.
 
-Everyone signed in sees their own notifications and nobody else's.
+Everyone with a role sees their own notifications and nobody else's (a
+signed-in user without a role is refused, as on every page).
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,21 +15,24 @@ from django.views.generic import ListView
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from releasemgr import notifications
+from releasemgr.api.permissions import HasPermission
 from releasemgr.models import JobRun, Notification
-from releasemgr.web import paginate
+from releasemgr.web import RoleRequiredMixin, paginate
 
 # The background job whose runs the page shows.
 WATCH_JOB = "freeze_check"
 RECENT_RUNS = 5
+# Every role holds it (view_* on every domain model).
+VIEW = "releasemgr.view_notification"
 
 
-class NotificationListView(LoginRequiredMixin, ListView):
+class NotificationListView(RoleRequiredMixin, ListView):
     """My notifications, unread first, with the last runs of the job that sends most of them."""
 
+    permission_required = VIEW
     template_name = "notifications/notification_list.html"
 
     def get_queryset(self):
@@ -58,8 +61,10 @@ def _back(request, fallback: str):
     return redirect(fallback)
 
 
-class NotificationReadView(LoginRequiredMixin, View):
+class NotificationReadView(RoleRequiredMixin, View):
     """POST: mark one of my notifications read (someone else's is not found)."""
+
+    permission_required = VIEW
 
     def post(self, request, pk):
         try:
@@ -69,7 +74,9 @@ class NotificationReadView(LoginRequiredMixin, View):
         return _back(request, "notification_list")
 
 
-class NotificationReadAllView(LoginRequiredMixin, View):
+class NotificationReadAllView(RoleRequiredMixin, View):
+    permission_required = VIEW
+
     def post(self, request):
         count = notifications.mark_all_read(request.user)
         messages.success(request, f"{count} notification(s) marked as read.")
@@ -97,7 +104,7 @@ class NotificationViewSet(
     """Your own notifications (unread first). ``?unread=true`` lists only the unread ones."""
 
     serializer_class = NotificationSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [HasPermission.of(VIEW)]
     filter_backends: list = []
     queryset = Notification.objects.none()  # for the schema; get_queryset is per user
 

@@ -80,6 +80,21 @@ def severity_for(cvss: Decimal | float | int) -> str:
     return Severity.LOW
 
 
+# The SLAs a fresh installation starts with (also seeded by migration 0004).
+DEFAULT_SLA_HOURS = {
+    Severity.CRITICAL: 48,
+    Severity.HIGH: 7 * 24,
+    Severity.MEDIUM: 30 * 24,
+    Severity.LOW: 90 * 24,
+}
+
+
+def ensure_policies() -> None:
+    """Create the default SLA of any severity that has none (idempotent; never overwrites)."""
+    for severity, hours in DEFAULT_SLA_HOURS.items():
+        PatchSlaPolicy.objects.get_or_create(severity=severity, defaults={"hours": hours})
+
+
 def policies() -> dict[str, PatchSlaPolicy]:
     """The SLA policy of each severity (one query)."""
     return {p.severity: p for p in PatchSlaPolicy.objects.all()}
@@ -566,6 +581,7 @@ DEMO_VULNERABILITIES = [
 def demo(users: dict, envs: dict) -> None:
     """Realistic vulnerabilities in every SLA state (idempotent: keyed by CVE id)."""
     author = users.get("compliance_officer") or next(iter(users.values()))
+    ensure_policies()
     now = timezone.now()
     known = {s.slug: s for s in Service.objects.all()}
     for cve, title, cvss, slugs, hours_ago, status in DEMO_VULNERABILITIES:

@@ -116,15 +116,17 @@ def test_the_bell_shows_my_unread_count(client, alice, olivia):
     assert 'data-testid="unread-count">2<' in body
 
 
-def test_the_page_shows_the_last_runs_of_the_freeze_check(client, audrey, nobody):
+def test_the_page_shows_the_last_runs_of_the_freeze_check(client, audrey):
     JobRun.objects.create(name="freeze_check", status="succeeded", detail="3 notification(s)")
     client.force_login(audrey)
     assert "3 notification(s)" in client.get(reverse("notification_list")).content.decode()
-    # A person without a role sees their own notifications but not the job runs.
+
+
+def test_a_user_without_a_role_is_refused_like_on_every_page(client, nobody):
+    mine = notifications.notify(nobody, "k", "hello", "", "a")[0]
     client.force_login(nobody)
-    response = client.get(reverse("notification_list"))
-    assert response.status_code == 200
-    assert "3 notification(s)" not in response.content.decode()
+    assert client.get(reverse("notification_list")).status_code == 403
+    assert client.post(reverse("notification_read", args=[mine.pk])).status_code == 403
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -183,10 +185,19 @@ def test_the_api_marks_all_read(api_client, alice, olivia):
     assert notifications.unread_count(olivia) == 1
 
 
-def test_a_user_without_a_role_reads_their_own_notifications(api_client, nobody):
-    notifications.notify(nobody, "k", "hello", "", "a")
-    response = api_client(nobody).get("/api/v1/notifications/")
+@pytest.mark.parametrize("persona", ["audrey", "pipeline", "paula"])
+def test_every_role_reads_its_own_notifications(api_client, request, persona):
+    user = request.getfixturevalue(persona)
+    notifications.notify(user, "k", "hello", "", "a")
+    response = api_client(user).get("/api/v1/notifications/")
     assert response.status_code == 200 and response.json()["count"] == 1
+
+
+def test_a_user_without_a_role_gets_403_from_the_api(api_client, nobody):
+    mine = notifications.notify(nobody, "k", "hello", "", "a")[0]
+    client = api_client(nobody)
+    assert client.get("/api/v1/notifications/").status_code == 403
+    assert client.post(f"/api/v1/notifications/{mine.pk}/read/").status_code == 403
 
 
 @pytest.mark.parametrize("rows", [5, 200])

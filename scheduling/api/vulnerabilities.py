@@ -184,7 +184,6 @@ class PatchSlaPolicyViewSet(BaseModelViewSet):
     serializer_class = PatchSlaPolicySerializer
     lookup_field = "severity"
     http_method_names = ["get", "put", "patch", "head", "options"]
-    pagination_class = None
 
 
 def register(router):

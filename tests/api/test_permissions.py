@@ -27,6 +27,9 @@ LISTS = [
     "release-dependencies",
     "go-live-rules",
     "vendor-deliverables",
+    "vulnerabilities",
+    "patch-sla-policies",
+    "notifications",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -59,6 +62,10 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/deployments/1/events/"),
     ("get", "/api/v1/gate-decisions/00000000-0000-0000-0000-000000000000/"),
     ("post", "/api/v1/gate/"),
+    ("post", "/api/v1/vulnerabilities/"),
+    ("post", "/api/v1/vulnerabilities/1/patch-release/"),
+    ("patch", "/api/v1/patch-sla-policies/critical/"),
+    ("post", "/api/v1/notifications/1/read/"),
 ]
 
 

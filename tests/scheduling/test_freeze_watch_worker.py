@@ -12,6 +12,7 @@ from django.db import connection
 
 from releasemgr.celery import app as celery_app
 from releasemgr.models import JobRun, Notification
+from scheduling import patching
 from scheduling.tasks import freeze_check_task
 from tests.scheduling.patching_support import vulnerability
 
@@ -48,6 +49,8 @@ def _worker_env(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_freeze_check_twice_and_notifies_once(olivia, payments, tmp_path):
+    # A transactional test starts from a flushed database: seed the SLAs the migration adds.
+    patching.ensure_policies()
     overdue = vulnerability([payments], cvss="9.8", discovered_hours_ago=60)
     env, transport_options = _worker_env(tmp_path)
     # A queue of its own: on a shared Redis, no other worker (another test run, `make run`)

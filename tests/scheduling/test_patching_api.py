@@ -211,7 +211,7 @@ def test_other_roles_cannot_create_patch_releases(
 def test_everyone_with_a_role_reads_the_patch_slas(api_client, audrey):
     response = api_client(audrey).get("/api/v1/patch-sla-policies/")
     assert response.status_code == 200
-    hours = {row["severity"]: row["hours"] for row in response.json()}
+    hours = {row["severity"]: row["hours"] for row in response.json()["results"]}
     assert hours == {"critical": 48, "high": 168, "medium": 720, "low": 2160}
 
 

@@ -183,3 +183,25 @@ def test_latest_released_version_is_the_highest_deployed_one(dave):
     ReleaseFactory(author=dave, version="2.0.0", services=[(service, "2.0.0")])
 
     assert patching.latest_released_versions([service]) == {service.pk: "1.10.0"}
+
+
+@pytest.mark.django_db
+def test_the_default_slas_match_the_seeded_ones_and_are_never_overwritten():
+    seeded = dict(PatchSlaPolicy.objects.values_list("severity", "hours"))
+    assert seeded == {str(k): v for k, v in patching.DEFAULT_SLA_HOURS.items()}
+    PatchSlaPolicy.objects.filter(severity="low").delete()
+    PatchSlaPolicy.objects.filter(severity="high").update(hours=100)
+
+    patching.ensure_policies()
+
+    assert dict(PatchSlaPolicy.objects.values_list("severity", "hours"))["low"] == 2160
+    assert PatchSlaPolicy.objects.get(severity="high").hours == 100
+
+
+@pytest.mark.django_db
+def test_a_severity_without_an_sla_is_a_clear_error():
+    from releasemgr.decisions import DomainError
+
+    PatchSlaPolicy.objects.filter(severity="critical").delete()
+    with pytest.raises(DomainError, match="no patch SLA for critical"):
+        vulnerability([ServiceFactory()], cvss="9.8")
