@@ -136,10 +136,6 @@ def announce_window_changes(now: datetime, result: WatchResult) -> None:
     )
     managers = _users_in(RELEASE_MANAGER)
     for occ, change in changes:
-        if change == "opened":
-            result.windows_opened += 1
-        else:
-            result.windows_closed += 1
         recipients: dict[int, tuple] = {u.pk: (u, []) for u in managers}
         for release in releases:
             if not _covers_services(occ.window, release):
@@ -148,6 +144,7 @@ def announce_window_changes(now: datetime, result: WatchResult) -> None:
             recipients.setdefault(owner.pk, (owner, []))[1].append(release.key)
         message = _window_message(occ, change)
         key = f"window:{occ.window.pk}:{occ.start.isoformat()}:{change}"
+        announced = False
         for user, keys in recipients.values():
             if not user.is_active:
                 continue
@@ -158,6 +155,12 @@ def announce_window_changes(now: datetime, result: WatchResult) -> None:
                 user, f"window_{change}", text, occ.window.get_absolute_url(), dedupe_key=key
             )
             result.notifications += created
+            announced = announced or created
+        # Counted once announced, so a second run reports nothing new.
+        if announced and change == "opened":
+            result.windows_opened += 1
+        elif announced:
+            result.windows_closed += 1
 
 
 # --- (b) planned releases a hard window now blocks ------------------------------------------
