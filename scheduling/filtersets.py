@@ -9,6 +9,8 @@ occurrences cover the moment.
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from releases.models import Service, Team
 from scheduling.choices import Hardness, WindowKind
@@ -19,6 +21,11 @@ class EnvironmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Environment
         fields = ["is_production"]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SlugFilter(django_filters.ModelChoiceFilter):
+    """An object named by its slug (or code); an unknown one is a field error."""
 
 
 def _links(relation: str, **lookup) -> Exists:
@@ -67,22 +74,22 @@ class FreezeWindowFilterSet(django_filters.FilterSet):
     ends_after = django_filters.IsoDateTimeFilter(method="filter_ends_after", label="Ends after")
     starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
     # Unknown slugs are field errors (400 in the API, a message above the HTML list).
-    service = django_filters.ModelChoiceFilter(
+    service = SlugFilter(
         queryset=Service.objects.all(),
         to_field_name="slug",
         method="filter_service",
         label="Covers service",
     )
-    team = django_filters.ModelChoiceFilter(
+    team = SlugFilter(
         queryset=Team.objects.all(), to_field_name="slug", method="filter_team", label="Covers team"
     )
-    environment = django_filters.ModelChoiceFilter(
+    environment = SlugFilter(
         queryset=Environment.objects.all(),
         to_field_name="slug",
         method="filter_environment",
         label="Covers environment",
     )
-    region = django_filters.ModelChoiceFilter(
+    region = SlugFilter(
         queryset=Region.objects.all(),
         to_field_name="code",
         method="filter_region",
