@@ -24,7 +24,10 @@ from scheduling.validators import _zones, validate_timezone
 class EnvironmentForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
     class Meta:
         model = Environment
-        fields = ["slug", "name", "order", "is_production", "description"]
+        fields = [
+            "slug", "name", "order", "is_production", "capacity", "requires_reservation",
+            "description",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {"order": "Promotion order", "is_production": "Production"}
 

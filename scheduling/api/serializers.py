@@ -22,6 +22,8 @@ class EnvironmentSerializer(ValidatedModelSerializer):
             "name",
             "order",
             "is_production",
+            "capacity",
+            "requires_reservation",
             "description",
             "created",
             "updated",

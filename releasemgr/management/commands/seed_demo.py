@@ -1,5 +1,6 @@
 """Load realistic demo data: idempotent, safe to run on every ``make run``."""
 
+import importlib
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -15,6 +16,15 @@ from releases.models import Release, ReleaseService, ScopeItem, Service, Service
 from scheduling.models import Environment, FreezeWindow
 
 DEMO_PASSWORD = "demo-password"
+
+# Modules with a ``demo(users, envs)`` function, run in this order after the releases.
+DEMO_AREAS = [
+    "scheduling.demo_calendar",
+    "scheduling.demo_planning",
+    "scheduling.demo_reservations",
+    "scheduling.freeze_exceptions",
+    "scheduling.patching",
+]
 
 TEAMS = {
     "payments": ("Payments", "Card processing, ledgers and payouts."),
@@ -91,6 +101,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo releases created."))
         else:
             self.stdout.write("Releases already exist; demo releases left as they are.")
+        for area in DEMO_AREAS:
+            # Each scheduling area seeds its own demo rows idempotently.
+            module = importlib.import_module(area)
+            with transaction.atomic():
+                module.demo(users, envs)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _users(self):
