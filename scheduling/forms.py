@@ -31,6 +31,14 @@ class EnvironmentForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {"order": "Promotion order", "is_production": "Production"}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Most environments hold one release at a time: leaving it empty means 1.
+        self.fields["capacity"].required = False
+
+    def clean_capacity(self):
+        return self.cleaned_data.get("capacity") or 1
+
     def clean_slug(self):
         return check_slug(self.cleaned_data["slug"])
 
