@@ -17,6 +17,7 @@ LISTS = [
     "approvals",
     "environments",
     "freeze-windows",
+    "freeze-exceptions",
     "windows",
     "regions",
     "deployments",
