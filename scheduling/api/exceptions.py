@@ -24,7 +24,9 @@ class FreezeExceptionSerializer(serializers.ModelSerializer):
     window = serializers.PrimaryKeyRelatedField(queryset=FreezeWindow.objects.all())
     window_name = serializers.CharField(source="window.name", read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices, default=RiskLevel.MEDIUM)
     validity = serializers.SerializerMethodField(
         help_text="upcoming, in_force or expired for an approved exception; otherwise its status "
