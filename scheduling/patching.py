@@ -128,6 +128,13 @@ def apply_sla(vulnerability: Vulnerability, known: dict[str, PatchSlaPolicy] | N
     if vulnerability.cvss is None or vulnerability.discovered_at is None:
         return
     loaded = getattr(vulnerability, "_sla_inputs", None)
+    if (loaded is None or None in loaded) and vulnerability.pk and vulnerability.due_at:
+        # Not loaded with the instance (built by hand, or deferred fields): ask the database.
+        loaded = (
+            Vulnerability.objects.filter(pk=vulnerability.pk)
+            .values_list("cvss", "discovered_at")
+            .first()
+        )
     if loaded == inputs and vulnerability.due_at and vulnerability.severity:
         return
     vulnerability.severity = severity_for(vulnerability.cvss)

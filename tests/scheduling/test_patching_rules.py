@@ -68,6 +68,20 @@ def test_a_policy_change_applies_to_new_computations_only():
 
 
 @pytest.mark.django_db
+def test_saving_a_partly_loaded_vulnerability_keeps_its_deadline():
+    v = vulnerability([ServiceFactory()], cvss="9.1")
+    PatchSlaPolicy.objects.filter(severity="critical").update(hours=24)
+
+    partial = Vulnerability.objects.only("pk", "title", "status").get(pk=v.pk)
+    partial.status = "accepted"
+    partial.save()
+
+    v.refresh_from_db()
+    assert v.status == "accepted"
+    assert v.due_at == v.discovered_at + timedelta(hours=48)
+
+
+@pytest.mark.django_db
 def test_rescoring_to_a_lower_severity_moves_the_due_date_later():
     v = vulnerability([ServiceFactory()], cvss="9.5")
     v.cvss = Decimal("7.1")
