@@ -25,7 +25,12 @@ class EnvironmentForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
     class Meta:
         model = Environment
         fields = [
-            "slug", "name", "order", "is_production", "capacity", "requires_reservation",
+            "slug",
+            "name",
+            "order",
+            "is_production",
+            "capacity",
+            "requires_reservation",
             "description",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
