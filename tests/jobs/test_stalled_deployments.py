@@ -1,23 +1,17 @@
 """The stalled-deployment job: idempotent, recorded, and run by a real Celery worker."""
 
-import os
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
-from releasemgr.celery import app as celery_app
 from releasemgr.models import JobRun
 from releases import lifecycle
 from releases.choices import EventType
 from releases.models import Deployment
 from releases.stalls import STALL_MARKER, flag_stalled_deployments
 from releases.tasks import flag_stalled_deployments_task
+from tests.celery_worker import real_worker
 from tests.factories import ReleaseFactory, ServiceFactory
 
 
@@ -68,62 +62,11 @@ def test_each_run_of_the_task_is_recorded_with_its_outcome(dave, carol, pipeline
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_job_from_the_broker(dave, carol, pipeline, environments, tmp_path):
-    """Redis when REDIS_URL is set (CI), the filesystem broker otherwise.
-
-    The filesystem broker gets a folder of its own, so a `make run` worker on
-    this machine cannot take the message.
-    """
+    """Redis when REDIS_URL is set (CI), the filesystem broker otherwise."""
     stalled = _running_deployment(dave, carol, pipeline, environments, started_hours_ago=9)
-    db = connection.settings_dict
-    env = dict(os.environ)
-    transport_options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
-    if not settings.REDIS_URL:
-        for sub in ("in", "processed", "control"):
-            (tmp_path / sub).mkdir()
-        env["CELERY_BROKER_DIR"] = str(tmp_path)
-        transport_options.update(
-            data_folder_in=str(tmp_path / "in"),
-            data_folder_out=str(tmp_path / "in"),
-            processed_folder=str(tmp_path / "processed"),
-            control_folder=str(tmp_path / "control"),
-        )
-    if db["ENGINE"].endswith("sqlite3"):
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "releasemgr",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        with celery_app.connection_for_write(transport_options=transport_options) as conn:
-            flag_stalled_deployments_task.apply_async(connection=conn)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if JobRun.objects.filter(status=JobRun.Status.SUCCEEDED).exists():
-                break
-            assert worker.poll() is None, worker.stdout.read().decode()[-2000:]
-            time.sleep(0.5)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+    with real_worker(tmp_path) as worker:
+        worker.send(flag_stalled_deployments_task)
+        worker.wait_until(lambda: JobRun.objects.filter(status=JobRun.Status.SUCCEEDED).exists())
     run = JobRun.objects.get(name="flag_stalled_deployments")
     assert run.status == JobRun.Status.SUCCEEDED
     assert stalled.events.filter(message__startswith=STALL_MARKER).count() == 1
