@@ -168,6 +168,14 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "releases.choices.EventStatus",
         "GateStatusEnum": "releases.choices.GateStatus",
         "ReleaseStateEnum": "releases.choices.ReleaseState",
+        "ChangeTypeEnum": "releases.choices.ChangeType",
+        # RiskProfile (services) and RiskLevel (exceptions) share low/medium/high.
+        "RiskLevelEnum": "releases.choices.RiskProfile",
+        "WindowKindEnum": "scheduling.choices.WindowKind",
+        "BlockingWindowKindEnum": "scheduling.choices.BLOCKING_KIND_CHOICES",
+        "WindowHardnessEnum": "scheduling.choices.Hardness",
+        "ReservationPurposeEnum": "scheduling.choices.ReservationPurpose",
+        "SeverityEnum": "scheduling.choices.Severity",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

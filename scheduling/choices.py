@@ -49,3 +49,6 @@ class VulnerabilityStatus(models.TextChoices):
     PATCHING = "patching", "Patch release planned"
     PATCHED = "patched", "Patched"
     ACCEPTED = "accepted", "Risk accepted"
+
+
+BLOCKING_KIND_CHOICES = [(k.value, k.label) for k in BLOCKING_KINDS]
