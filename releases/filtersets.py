@@ -4,6 +4,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from releasemgr.filters import UTCDateTimeFilter
 from releases.choices import (
     ChangeType,
     DeploymentStatus,
@@ -94,8 +95,8 @@ class ReleaseFilterSet(SearchFilterMixin):
     owner = django_filters.ModelChoiceFilter(
         queryset=User.objects.all(), to_field_name="username", field_name="owner"
     )
-    planned_after = django_filters.IsoDateTimeFilter(field_name="planned_start", lookup_expr="gte")
-    planned_before = django_filters.IsoDateTimeFilter(field_name="planned_start", lookup_expr="lt")
+    planned_after = UTCDateTimeFilter(field_name="planned_start", lookup_expr="gte")
+    planned_before = UTCDateTimeFilter(field_name="planned_start", lookup_expr="lt")
 
     class Meta:
         model = Release
@@ -123,8 +124,8 @@ class DeploymentFilterSet(django_filters.FilterSet):
         queryset=Environment.objects.all(), to_field_name="slug", field_name="environment"
     )
     status = django_filters.MultipleChoiceFilter(choices=DeploymentStatus.choices)
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = Deployment

@@ -12,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from releasemgr.filters import UTCDateTimeFilter
 from releases.models import Service, Team
 from scheduling.choices import Hardness, WindowKind
 from scheduling.models import Environment, FreezeWindow, Region
@@ -70,9 +71,9 @@ class FreezeWindowFilterSet(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=WindowKind.choices, label="Kind")
     hardness = django_filters.ChoiceFilter(choices=Hardness.choices, label="Hardness")
     recurring = django_filters.BooleanFilter(method="filter_recurring", label="Recurring")
-    active_at = django_filters.IsoDateTimeFilter(method="filter_active_at", label="Active at")
-    ends_after = django_filters.IsoDateTimeFilter(method="filter_ends_after", label="Ends after")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    active_at = UTCDateTimeFilter(method="filter_active_at", label="Active at")
+    ends_after = UTCDateTimeFilter(method="filter_ends_after", label="Ends after")
+    starts_before = UTCDateTimeFilter(field_name="start", lookup_expr="lt")
     # Unknown slugs are field errors (400 in the API, a message above the HTML list).
     service = SlugFilter(
         queryset=Service.objects.all(),

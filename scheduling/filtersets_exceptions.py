@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Case, F, IntegerField, Value, When
 
+from releasemgr.filters import UTCDateTimeFilter
 from releases.models import Release
 from scheduling.choices import ExceptionStatus
 from scheduling.models import FreezeException, FreezeWindow
@@ -39,7 +40,7 @@ class FreezeExceptionFilterSet(django_filters.FilterSet):
     requested_by = django_filters.CharFilter(
         field_name="requested_by__username", label="Requested by"
     )
-    valid_at = django_filters.IsoDateTimeFilter(method="filter_valid_at", label="Valid at")
+    valid_at = UTCDateTimeFilter(method="filter_valid_at", label="Valid at")
 
     class Meta:
         model = FreezeException

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import F, Q
 from django.utils import timezone
 
+from releasemgr.filters import UTCDateTimeFilter
 from releases.models import Release, Service
 from scheduling.models import GoLiveRule, Region, VendorDeliverable
 
@@ -22,9 +23,7 @@ class GoLiveRuleFilterSet(django_filters.FilterSet):
     service = django_filters.ModelChoiceFilter(
         queryset=Service.objects.all(), to_field_name="slug", label="Service"
     )
-    after = django_filters.IsoDateTimeFilter(
-        field_name="earliest_at", lookup_expr="gt", label="Earliest after"
-    )
+    after = UTCDateTimeFilter(field_name="earliest_at", lookup_expr="gt", label="Earliest after")
 
     class Meta:
         model = GoLiveRule
@@ -51,7 +50,7 @@ class VendorDeliverableFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES, method="filter_status", label="Status", empty_label="Any"
     )
-    expected_before = django_filters.IsoDateTimeFilter(
+    expected_before = UTCDateTimeFilter(
         field_name="expected_at", lookup_expr="lt", label="Expected before"
     )
 

@@ -7,6 +7,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from releasemgr.filters import UTCDateTimeFilter
 from scheduling.choices import ReservationPurpose
 from scheduling.models import (
     Environment,
@@ -40,8 +41,8 @@ class ReservationFilterSet(django_filters.FilterSet):
     data_set = django_filters.CharFilter(
         field_name="test_data_sets__slug", label="Test data set", distinct=True
     )
-    ends_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    ends_after = UTCDateTimeFilter(field_name="end", lookup_expr="gt")
+    starts_before = UTCDateTimeFilter(field_name="start", lookup_expr="lt")
 
     class Meta:
         model = Reservation

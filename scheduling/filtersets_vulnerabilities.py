@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from releasemgr.filters import UTCDateTimeFilter
 from scheduling import patching
 from scheduling.choices import Severity, VulnerabilityStatus
 from scheduling.models import Vulnerability
@@ -25,8 +26,8 @@ class VulnerabilityFilterSet(django_filters.FilterSet):
     sla = django_filters.ChoiceFilter(
         choices=STATE_CHOICES, method="filter_sla", label="Patch deadline"
     )
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = UTCDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = UTCDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Vulnerability
