@@ -42,6 +42,7 @@ from scheduling.models import (
     FreezeException,
     GoLiveRule,
     Region,
+    ReleaseDependency,
     Reservation,
     ValidationNeed,
     VendorDeliverable,
@@ -159,6 +160,7 @@ class _Context:
     regions: list[Region]
     deliverables: list[VendorDeliverable]
     neighbours: list  # other releases of the same services with a plan
+    predecessors: list = None  # releases this one must ship after (ReleaseDependency)
 
 
 def _place_name(environment, region) -> str:
@@ -281,6 +283,9 @@ def _load(release, since: datetime, until: datetime, region: Region | None = Non
         regions=[r for r in regions if r is not None],
         deliverables=list(VendorDeliverable.objects.filter(release=release)),
         neighbours=neighbours,
+        predecessors=list(
+            ReleaseDependency.objects.filter(release=release).select_related("after")
+        ),
     )
 
 
@@ -631,6 +636,48 @@ def _vendors(ctx: _Context, start: datetime):
             )
 
 
+def _ships_after(ctx: _Context, start: datetime):
+    """ "Ships after" dependencies: the predecessor must have shipped, or be planned to, first."""
+    from releases.choices import ReleaseState
+
+    for link in ctx.predecessors or []:
+        after = link.after
+        data = {"after": after.key}
+        if after.state in (ReleaseState.DEPLOYED, ReleaseState.CLOSED):
+            yield _reason("ships_after", True, f"{after.key} has shipped.", **data)
+        elif after.state in (ReleaseState.CANCELLED, ReleaseState.REJECTED):
+            yield _reason(
+                "ships_after",
+                False,
+                f"Must ship after {after.key}, which is {after.get_state_display().lower()}: "
+                "remove the dependency or revive it.",
+                **data,
+            )
+        elif after.planned_end and after.planned_end <= start:
+            yield _reason(
+                "ships_after",
+                True,
+                f"{after.key} is planned to ship first (ends {fmt(after.planned_end)}).",
+                **data,
+            )
+        elif after.planned_end:
+            yield _reason(
+                "ships_after",
+                False,
+                f"Must ship after {after.key}, planned to end {fmt(after.planned_end)}.",
+                free_at=after.planned_end,
+                label=f"{after.key} ships {fmt(after.planned_end)}",
+                **data,
+            )
+        else:
+            yield _reason(
+                "ships_after",
+                False,
+                f"Must ship after {after.key}, which has no planned window yet.",
+                **data,
+            )
+
+
 def _deadlines(ctx: _Context, end: datetime):
     release = ctx.release
     for code, value, label in (
@@ -704,6 +751,7 @@ def _evaluate(ctx: _Context, start: datetime, end: datetime) -> tuple[Decision, 
     take(_environments(ctx, start))
     take(_go_live(ctx, start))
     take(_vendors(ctx, start))
+    take(_ships_after(ctx, start))
     take(_deadlines(ctx, end))
     take(_neighbours(ctx, start, end))
     if not hard_conflicts(decision):

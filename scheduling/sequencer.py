@@ -66,8 +66,9 @@ from scheduling.windows import candidate_windows, occurrences
 DEFAULT_SHIP = timedelta(hours=2)
 # How far ahead windows are expanded; slots beyond it see no windows.
 HORIZON = timedelta(days=400)
-# Releases already shipped (or that never will) are not sequenced.
+# Releases already shipped (or that never will, or must be reworked first) are not sequenced.
 DONE_STATES = (
+    ReleaseState.REJECTED,
     ReleaseState.DEPLOYED,
     ReleaseState.CLOSED,
     ReleaseState.CANCELLED,

@@ -50,6 +50,11 @@ def validate_rrule(value: str) -> None:
             code="invalid_rrule",
             params={"error": exc},
         ) from exc
+    if getattr(rule, "_count", None) == 0:
+        raise ValidationError(
+            "COUNT=0 gives no occurrence at all: use a positive COUNT or leave it out.",
+            code="invalid_rrule",
+        )
     # Calendar windows repeat daily at most often (expanding finer rules costs without benefit).
     if getattr(rule, "_freq", 0) > DAILY:
         raise ValidationError(

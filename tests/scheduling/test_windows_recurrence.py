@@ -196,6 +196,7 @@ def test_a_one_off_window_occurs_once(db):
         ("BYDAY=MO", "needs a frequency"),
         ("FREQ=MONTHLY;BYDAY=XX", "does not parse"),
         ("FREQ=HOURLY", "at most daily"),
+        ("FREQ=WEEKLY;BYDAY=MO;COUNT=0", "no occurrence"),
         ("DTSTART:20270101T000000Z\nRRULE:FREQ=DAILY", "Leave DTSTART out"),
     ],
 )

@@ -230,6 +230,7 @@ class Command(BaseCommand):
         return release
 
     def _deploy(self, release, envs, users, env_slugs, final="succeeded"):
+        deployments = []
         for index, slug in enumerate(env_slugs):
             deployment, _ = lifecycle.start_deployment(
                 release,
@@ -251,7 +252,27 @@ class Command(BaseCommand):
             lifecycle.record_event(
                 deployment, users["pipeline"], type=outcome, message=f"Pipeline reported {outcome}."
             )
+            deployments.append(deployment)
             release.refresh_from_db()
+        self._spread_in_time(release, deployments)
+
+    @staticmethod
+    def _spread_in_time(release, deployments):
+        """Demo deployments happened before their release's planned start, a day apart,
+        not all at the moment the demo was loaded."""
+        from releases.models import Deployment, DeploymentEvent
+
+        end = min(release.planned_start or timezone.now(), timezone.now())
+        for back, deployment in enumerate(reversed(deployments)):
+            started = end - timedelta(days=back, minutes=40)
+            finished = started + timedelta(minutes=25)
+            Deployment.objects.filter(pk=deployment.pk).update(
+                started_at=started, finished_at=finished
+            )
+            for offset, event in enumerate(deployment.events.order_by("pk")):
+                DeploymentEvent.objects.filter(pk=event.pk).update(
+                    created=started + timedelta(minutes=10 + 10 * offset)
+                )
 
     def _releases(self, users, envs):
         dev, cab, cab2, pipe = (
