@@ -652,7 +652,10 @@ def _release_window_reason(
 ) -> Reason:
     if not release_windows:
         return Reason(
-            "release_window", True, "No release windows are defined here; any time is fine."
+            "release_window",
+            True,
+            f"No release window binds {where}; any time is fine (regional release windows "
+            "bind only questions about their region).",
         )
     inside = _covering(release_windows, at)
     if inside:
