@@ -1,8 +1,11 @@
 """Releases: what ships, when, by whom, and what it contains."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
 
@@ -137,9 +140,11 @@ class Release(BaseModel):
     @classmethod
     def _next_key(cls) -> str:
         prefix = f"{settings.RELEASE_KEY_PREFIX}-{timezone.now().year}-"
+        # Numeric suffixes only (imported keys may differ), longest first: 10000 > 9999.
         last = (
-            cls.objects.filter(key__startswith=prefix)
-            .order_by("-key")
+            cls.objects.filter(key__regex=rf"^{re.escape(prefix)}[0-9]+$")
+            .annotate(key_length=Length("key"))
+            .order_by("-key_length", "-key")
             .values_list("key", flat=True)
             .first()
         )

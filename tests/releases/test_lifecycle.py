@@ -386,3 +386,21 @@ def test_an_approval_from_an_earlier_round_does_not_count(submitted_release, dav
     lifecycle.approve(submitted_release, erin)
     submitted_release.refresh_from_db()
     assert submitted_release.state == "approved"
+
+
+@pytest.mark.django_db
+def test_release_keys_count_on_past_9999_and_ignore_imported_keys(dave):
+    from django.utils import timezone
+
+    from releases.models import Release
+
+    prefix = f"REL-{timezone.now().year}-"
+    Release.objects.bulk_create(
+        [
+            Release(key=f"{prefix}9999", name="a", version="1.0.0", author=dave),
+            Release(key=f"{prefix}10000", name="b", version="1.0.0", author=dave),
+            Release(key=f"{prefix}LEGACY-7", name="c", version="1.0.0", author=dave),
+        ]
+    )
+
+    assert ReleaseFactory(author=dave).key == f"{prefix}10001"
