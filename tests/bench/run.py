@@ -69,7 +69,7 @@ def grow_to(rows: int) -> None:
     for i in range(rows - have):
         batch.append(
             Release(
-                key=f"{year_prefix}-B{start + i:06d}",
+                key=f"{year_prefix}-{start + i:04d}",
                 name=f"Bench release {i}",
                 version=f"9.{i // 100}.{i % 100}",
                 author=author,
