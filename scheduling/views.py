@@ -84,6 +84,9 @@ class EnvironmentListView(RoleRequiredMixin, ListView):
         return context
 
 
+UPCOMING_SHOWN = 8
+
+
 class EnvironmentDetailView(RoleRequiredMixin, DetailView):
     permission_required = "scheduling.view_environment"
     model = Environment
@@ -113,7 +116,9 @@ class EnvironmentDetailView(RoleRequiredMixin, DetailView):
                 upcoming.append(window)
         upcoming.sort(key=lambda w: w.next.start)
         context["active_freezes"] = active
-        context["upcoming_freezes"] = upcoming
+        # The next few are what a release manager plans around; the calendar has the rest.
+        context["upcoming_freezes"] = upcoming[:UPCOMING_SHOWN]
+        context["upcoming_more"] = max(len(upcoming) - UPCOMING_SHOWN, 0)
         context["history"] = history_rows(env)
         return context
 
