@@ -48,7 +48,10 @@ def conflict_kind(reason) -> str:
 
 
 def _last_reasons(items: list[VendorDeliverable]) -> dict[int, object]:
-    """The latest history row of each deliverable (one query), to show the last "why"."""
+    """The latest change of each deliverable (one query), to show the last "why".
+
+    Creation rows are left out: "added" tells the reader nothing.
+    """
     latest: dict[int, object] = {}
     if not items:
         return latest
@@ -56,6 +59,7 @@ def _last_reasons(items: list[VendorDeliverable]) -> dict[int, object]:
         VendorDeliverable.history.filter(id__in=[i.pk for i in items])
         .exclude(history_change_reason__isnull=True)
         .exclude(history_change_reason="")
+        .exclude(history_type="+")
         .select_related("history_user")
         .order_by("id", "-history_date", "-history_id")
     )
