@@ -35,6 +35,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.releases import builders
 
 PASSWORD = "correct-horse-battery"
 
@@ -141,3 +142,40 @@ def draft_release(dave, payments):
     return ReleaseFactory(
         author=dave, name="Payments 1.4.2", version="1.4.2", services=[(payments, "1.4.2")]
     )
+
+
+# Releases in each lifecycle state, reached through the lifecycle itself.
+
+
+@pytest.fixture
+def env_list(environments):
+    """dev, test, staging, production in promotion order."""
+    return [environments[slug] for slug in ("dev", "test", "staging", "production")]
+
+
+@pytest.fixture
+def submitted_release(draft_release, dave):
+    return builders.submit(draft_release, dave)
+
+
+@pytest.fixture
+def approved_release(draft_release, dave, carol):
+    return builders.approve(draft_release, dave, carol)
+
+
+@pytest.fixture
+def move_to(draft_release, dave, carol, alice, bob, env_list):
+    """``move_to("deployed")`` brings dave's draft there through legal transitions."""
+
+    def _move(state):
+        return builders.in_state(
+            state,
+            draft_release,
+            author=dave,
+            approver=carol,
+            manager=alice,
+            deployer=bob,
+            envs=env_list,
+        )
+
+    return _move
