@@ -91,6 +91,8 @@ class Release(BaseModel):
 
     class Meta:
         ordering = ["-created"]
+        # The release list's default order.
+        indexes = [models.Index(fields=["-created"], name="release_created_desc")]
         permissions = [
             ("submit_release", "Can submit a release for approval"),
             ("cancel_release", "Can cancel a release"),
