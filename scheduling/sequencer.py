@@ -80,7 +80,8 @@ _NAMES_SHOWN = 5
 
 
 def _fmt(moment: datetime) -> str:
-    return timezone.localtime(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A moment as the pages show it: the current time zone (TIME_ZONE, UTC by default), named."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _ts(moment: datetime) -> float:
@@ -187,6 +188,14 @@ class ReleasePlan:
     @property
     def scheduled(self) -> bool:
         return self.ship_start is not None
+
+    @property
+    def ships(self) -> str:
+        """When its production deployment runs, "start → end"; the same text in the Ships column
+        and in the reasons (a deadline is met when the deployment has *ended* by it)."""
+        if self.ship_start is None or self.ship_end is None:
+            return ""
+        return f"{_fmt(self.ship_start)} → {_fmt(self.ship_end)}"
 
     @property
     def deadline_met(self) -> bool | None:
@@ -841,7 +850,8 @@ def _place(
             Reason(
                 "dependency",
                 False,
-                f"Ships after {ship_waits[0]}, which ships until {_fmt(_dt(ship_ready))}.",
+                f"Ships after {ship_waits[0]}, whose production deployment ends "
+                f"{_fmt(_dt(ship_ready))}.",
                 {"after": ship_waits},
             )
         )
@@ -889,6 +899,11 @@ def _deadline_checks(item: ReleasePlan, release_needs, start: datetime) -> None:
     release = item.release
     if not item.scheduled:
         item.checks.append(Reason("sequenced", False, item.error or "Could not be sequenced.", {}))
+    ship_data = (
+        {"ship_start": item.ship_start.isoformat(), "ship_end": item.ship_end.isoformat()}
+        if item.scheduled
+        else {}
+    )
     fastest = (
         start
         + sum((timedelta(hours=h) for _e, h in release_needs), timedelta())
@@ -910,8 +925,8 @@ def _deadline_checks(item: ReleasePlan, release_needs, start: datetime) -> None:
                 Reason(
                     code,
                     True,
-                    f"Ships by {_fmt(item.ship_end)}, before its {label} {_fmt(deadline)}.",
-                    {"deadline": deadline.isoformat()},
+                    f"Production deployment {item.ships} ends before its {label} {_fmt(deadline)}.",
+                    {"deadline": deadline.isoformat(), **ship_data},
                 )
             )
             continue
@@ -920,15 +935,17 @@ def _deadline_checks(item: ReleasePlan, release_needs, start: datetime) -> None:
         else:
             late = item.ship_end - deadline
             message = (
-                f"Misses its {label} {_fmt(deadline)} by {_duration(late)}: ships "
-                f"{_fmt(item.ship_end)}."
+                f"Misses its {label} {_fmt(deadline)} by {_duration(late)}: production "
+                f"deployment {item.ships} ends after it."
             )
             if fastest > deadline:
                 message += (
                     f" Even with free environments it needs until {_fmt(fastest)} "
                     "(validation time plus deployment)."
                 )
-        item.checks.append(Reason(code, False, message, {"deadline": deadline.isoformat()}))
+        item.checks.append(
+            Reason(code, False, message, {"deadline": deadline.isoformat(), **ship_data})
+        )
     deadlines = [d for d in (release.compliance_deadline, release.deadline) if d is not None]
     if any(fastest > d for d in deadlines):
         item.delays.append(

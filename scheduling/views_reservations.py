@@ -625,6 +625,45 @@ def fingerprint(result: sequencer.Plan) -> str:
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
 
 
+BAND_LABEL_CHARS = 48  # a longer window name is cut (the full one is in its tooltip)
+BAND_LABEL_CHAR_W = 6.2  # a generous width of one character at font-size 10
+BAND_LANE_H = 14
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _label_lanes(bands: list[dict], left: float, right: float) -> int:
+    """Put each window's name under its band, in the first line where it overlaps no other name
+    (a name that would run past the chart's right edge ends at it); returns the number of lines."""
+    ends: list[float] = []
+    seen: dict[str, dict] = {}
+    for band in sorted(bands, key=lambda b: b["x"]):
+        first = seen.setdefault(band["label"], band)
+        if first is not band:  # a repeated window is named once, under its first occurrence
+            first["times"] = first.get("times", 1) + 1
+            band["label"] = ""
+    for band in bands:
+        if band.get("times"):
+            suffix = f" ×{band['times']}"
+            band["label"] = _short(band["label"], BAND_LABEL_CHARS - len(suffix)) + suffix
+    for band in sorted(bands, key=lambda b: b["x"]):
+        if not band["label"]:
+            band["label_x"], band["lane"] = band["x"], 0
+            continue
+        width = len(band["label"]) * BAND_LABEL_CHAR_W
+        x = min(band["x"] + 3, right - width)
+        x = max(x, left + 3)
+        band["label_x"] = round(x, 1)
+        lane = next((i for i, end in enumerate(ends) if end + 8 <= x), len(ends))
+        if lane == len(ends):
+            ends.append(0.0)
+        ends[lane] = x + width
+        band["lane"] = lane
+    return len(ends)
+
+
 def gantt(result: sequencer.Plan) -> dict:
     """Geometry of the Gantt chart: one row per release, a bar per validation slot."""
     label_w, chart_w, row_h, top = 300, 880, 24, 34
@@ -663,7 +702,7 @@ def gantt(result: sequencer.Plan) -> dict:
             ship = {
                 "x": x,
                 "w": w,
-                "title": f"{release.key} ships {timezone.localtime(item.ship_start):%Y-%m-%d %H:%M}",
+                "title": f"{release.key} production deployment {item.ships}",
             }
         marks = []
         for deadline, met, kind in (
@@ -694,7 +733,6 @@ def gantt(result: sequencer.Plan) -> dict:
             }
         )
     band_h = max(len(rows), 1) * row_h
-    height = top + band_h + 18  # room under the rows for the windows' names
     bands = []
     for band in result.windows:
         if band["end"] <= since or band["start"] >= until:
@@ -707,18 +745,19 @@ def gantt(result: sequencer.Plan) -> dict:
             {
                 "x": x,
                 "w": w,
-                "label_x": round(x + 3, 1),
-                # Under the rows, so a name may run past its band.
-                "label": f"{band['name']} ({where})",
+                "label": _short(f"❄ {band['name']} ({where})", BAND_LABEL_CHARS),
                 "title": f"{band['name']} ({where}): "
                 f"{timezone.localtime(band['start']):%Y-%m-%d %H:%M} → "
                 f"{timezone.localtime(band['end']):%Y-%m-%d %H:%M}; no slot starts inside it",
             }
         )
+    lanes = _label_lanes(bands, label_w, label_w + chart_w)
+    height = top + band_h + 4 + BAND_LANE_H * max(lanes, 1)  # the windows' names go under the rows
+    for band in bands:
+        band["label_y"] = top + band_h + BAND_LANE_H * (band["lane"] + 1)
     return {
         "bands": bands,
         "band_h": band_h,
-        "band_label_y": height - 5,
         "rows": rows,
         "ticks": scale.ticks(),
         "width": label_w + chart_w + 10,
