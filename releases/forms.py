@@ -44,6 +44,7 @@ class ReleaseForm(BootstrapFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _users()
+        self.fields["owner"].help_text = "Who is accountable for this release (defaults to you)."
         zone = timezone.get_current_timezone_name()
         for name in ("planned_start", "planned_end"):
             self.fields[name].help_text = f"Time zone: {zone}."

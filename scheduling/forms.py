@@ -120,6 +120,85 @@ RRULE_PRESETS = [
     },
 ]
 
+_DAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+_UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+
+
+def _ordinal(n: int) -> str:
+    if n == -1:
+        return "last"
+    if n < 0:
+        return f"{_ordinal(-n)}-last"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _join(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def describe_rrule(rrule: str) -> str:
+    """A preset's description, else the common RRULE shapes in plain words, else the rule.
+
+    Only for display: anything this does not understand is returned unchanged."""
+    text = (rrule or "").strip().upper()
+    if text.startswith("RRULE:"):
+        text = text[6:]
+    for preset in RRULE_PRESETS:
+        if preset["rule"] == text:
+            return preset["describes"]
+    try:
+        parts = dict(p.split("=", 1) for p in text.split(";") if p)
+    except ValueError:
+        return rrule
+    freq = parts.pop("FREQ", "")
+    interval = parts.pop("INTERVAL", "1")
+    count = parts.pop("COUNT", None)
+    parts.pop("WKST", None)
+    parts.pop("UNTIL", None)  # shown separately as "until"
+    byday = [d for d in parts.pop("BYDAY", "").split(",") if d]
+    bymonthday = parts.pop("BYMONTHDAY", "")
+    if freq not in _UNITS or parts or not interval.isdigit() or int(interval) < 1:
+        return rrule
+    if any(d not in _DAY_NAMES for d in byday) or (bymonthday and byday):
+        return rrule
+    unit = _UNITS[freq]
+    every = f"Every {unit}" if interval == "1" else f"Every {interval} {unit}s"
+    if byday:
+        if freq == "DAILY":
+            return rrule
+        if sorted(byday) == sorted(["MO", "TU", "WE", "TH", "FR"]) and freq == "WEEKLY":
+            text_out = "Every weekday (Mon–Fri)" if interval == "1" else f"{every}, Mon–Fri"
+        else:
+            names = _join([_DAY_NAMES[d] for d in byday])
+            text_out = (
+                f"Every {names}" if freq == "WEEKLY" and interval == "1" else f"{every} on {names}"
+            )
+    elif bymonthday:
+        if freq != "MONTHLY":
+            return rrule
+        try:
+            days = [_ordinal(int(d)) for d in bymonthday.split(",")]
+        except ValueError:
+            return rrule
+        text_out = f"{every} on the {_join(days)} day"
+    else:
+        text_out = every
+    if count and count.isdigit():
+        text_out += f", {count} time{'s' if count != '1' else ''}"
+    return text_out
+
+
 COMMON_ZONES = [
     "UTC",
     "Europe/London",
@@ -205,7 +284,8 @@ class FreezeWindowForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
     hardness = forms.ChoiceField(
         choices=Hardness.choices,
         required=False,
-        help_text="Hard: the gate denies. Soft: the gate warns and the deployer must give a reason.",
+        help_text="Only for freeze, blackout and release windows (maintenance windows never "
+        "block). Hard: the gate denies. Soft: the gate warns and the deployer must give a reason.",
     )
     timezone = forms.CharField(
         label="Time zone",

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 
 from scheduling.choices import WindowKind
-from scheduling.forms import RRULE_PRESETS
+from scheduling.forms import describe_rrule
 from scheduling.windows import policy_text
 
 register = template.Library()
@@ -39,6 +39,8 @@ def kind_badge(window):
 
 @register.simple_tag
 def hardness_badge(window):
+    if window.kind == WindowKind.MAINTENANCE:
+        return ""  # maintenance never blocks: hard/soft would contradict its policy
     if window.hardness == "soft":
         return format_html(
             '<span class="badge text-bg-light border" title="{}">soft</span>',
@@ -49,14 +51,8 @@ def hardness_badge(window):
 
 @register.filter
 def rule_label(rrule: str) -> str:
-    """A preset's name for a rule, else the rule itself."""
-    text = (rrule or "").strip().upper()
-    if text.startswith("RRULE:"):
-        text = text[6:]
-    for preset in RRULE_PRESETS:
-        if preset["rule"] == text:
-            return preset["describes"]
-    return rrule
+    """A rule in plain words (a preset's name, or a common shape), else the rule itself."""
+    return describe_rrule(rrule)
 
 
 @register.filter
