@@ -11,11 +11,6 @@ from releases.models import (
     Team,
 )
 
-
-class ReadOnlyStateAdmin(SimpleHistoryAdmin):
-    """State fields change only through releases.lifecycle; the admin shows them read-only."""
-
-
 admin.site.register(Team, SimpleHistoryAdmin)
 admin.site.register(ServiceDependency, SimpleHistoryAdmin)
 admin.site.register(ScopeItem, SimpleHistoryAdmin)
@@ -29,7 +24,9 @@ class ServiceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ReadOnlyStateAdmin):
+class ReleaseAdmin(SimpleHistoryAdmin):
+    """State changes only through releases.lifecycle: the admin shows it read-only."""
+
     list_display = ["key", "name", "version", "state", "kind", "change_type", "planned_start"]
     list_filter = ["state", "kind", "change_type"]
     search_fields = ["key", "name"]
@@ -37,7 +34,7 @@ class ReleaseAdmin(ReadOnlyStateAdmin):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(ReadOnlyStateAdmin):
+class DeploymentAdmin(SimpleHistoryAdmin):
     list_display = ["id", "release", "environment", "status", "started_at", "finished_at"]
     list_filter = ["status", "environment"]
     readonly_fields = ["status"]

@@ -713,11 +713,3 @@ def check_release_window(
         override_reason,
         lambda: next_clear([], release_windows, at),
     )
-
-
-# Kept for callers of the foundation API.
-def freezes_covering(
-    services: Iterable, environment: Environment, at: datetime
-) -> list[FreezeWindow]:
-    scope = Scope.of(services, environment)
-    return [o.window for o in windows_at(at, scope, BLOCKING_KINDS)]

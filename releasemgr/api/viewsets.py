@@ -26,7 +26,3 @@ class BaseModelViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save()
-
-
-class BaseReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    pass

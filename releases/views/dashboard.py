@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count, F, Prefetch
 from django.utils import timezone
 from django.views.generic import TemplateView
@@ -11,10 +13,11 @@ from governance.models import Approval
 from releasemgr.web import RoleRequiredMixin
 from releases.choices import ReleaseState
 from releases.models import Deployment, GateDecision, Release
-from scheduling import patching
-from scheduling.models import FreezeWindow
+from scheduling import patching, windows
+from scheduling.choices import BLOCKING_KINDS
 
 DASHBOARD_ROWS = 8
+FREEZE_LOOKAHEAD = timedelta(days=60)
 
 
 class DashboardView(RoleRequiredMixin, TemplateView):
@@ -41,13 +44,21 @@ class DashboardView(RoleRequiredMixin, TemplateView):
             .order_by(F("planned_start").asc(nulls_last=True), "key")[:DASHBOARD_ROWS]
         )
 
-        freezes = list(
-            FreezeWindow.objects.upcoming_from(now)
-            .prefetch_related("services", "environments")
-            .order_by("start")[:DASHBOARD_ROWS]
-        )
-        for window in freezes:
-            window.is_active = window.start <= now < window.end
+        # The next occurrence of each blocking window (recurring ones included), soonest first.
+        freezes, seen = [], set()
+        for occ in windows.windows_between(
+            now, now + FREEZE_LOOKAHEAD, kinds=BLOCKING_KINDS, prefetch=("services", "environments")
+        ):
+            if occ.window.pk not in seen and len(freezes) < DASHBOARD_ROWS:
+                seen.add(occ.window.pk)
+                freezes.append(
+                    {
+                        "window": occ.window,
+                        "start": occ.start,
+                        "end": occ.end,
+                        "is_active": occ.covers(now),
+                    }
+                )
 
         pending = list(
             Release.objects.with_related()

@@ -100,6 +100,16 @@ class RefusalSerializer(serializers.Serializer):
     checks = serializers.ListField(child=serializers.DictField())
 
 
+DECIDE_SCHEMA = {
+    "request": DecisionSerializer,
+    "responses": {
+        200: FreezeExceptionSerializer,
+        403: OpenApiResponse(RefusalSerializer, description="Not yours to decide: why."),
+        409: OpenApiResponse(RefusalSerializer, description="Already decided."),
+    },
+}
+
+
 @extend_schema_view(
     create=extend_schema(
         responses={
@@ -157,27 +167,13 @@ class FreezeExceptionViewSet(BaseModelViewSet):
         )
         return self._answer(decided)
 
-    @extend_schema(
-        request=DecisionSerializer,
-        responses={
-            200: FreezeExceptionSerializer,
-            403: OpenApiResponse(RefusalSerializer, description="Not yours to decide: why."),
-            409: OpenApiResponse(RefusalSerializer, description="Already decided."),
-        },
-    )
+    @extend_schema(**DECIDE_SCHEMA)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve as someone in a deciding role the requester does not hold."""
         return self._decide(request, approve=True)
 
-    @extend_schema(
-        request=DecisionSerializer,
-        responses={
-            200: FreezeExceptionSerializer,
-            403: OpenApiResponse(RefusalSerializer, description="Not yours to decide: why."),
-            409: OpenApiResponse(RefusalSerializer, description="Already decided."),
-        },
-    )
+    @extend_schema(**DECIDE_SCHEMA)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._decide(request, approve=False)

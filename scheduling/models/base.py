@@ -40,14 +40,6 @@ class Environment(BaseModel):
         return reverse("environment_detail", args=[self.slug])
 
 
-class FreezeWindowQuerySet(models.QuerySet):
-    def active_at(self, moment):
-        return self.filter(start__lte=moment, end__gt=moment)
-
-    def upcoming_from(self, moment):
-        return self.filter(end__gt=moment)
-
-
 class FreezeWindow(BaseModel):
     """A calendar window: a freeze, a blackout (peak business period), a maintenance
     window or a preferred release window.
@@ -106,8 +98,6 @@ class FreezeWindow(BaseModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-
-    objects = FreezeWindowQuerySet.as_manager()
 
     class Meta:
         ordering = ["start"]

@@ -111,9 +111,9 @@ def test_dashboard_shows_upcoming_deployments_freezes_and_recent_gate_activity(
     client.force_login(alice)
     response = client.get(URL)
     assert [r.key for r in response.context["upcoming"]] == [approved.key, later.key]
-    assert [w.name for w in response.context["freezes"]] == [active.name, upcoming.name]
-    assert response.context["freezes"][0].is_active
-    assert not response.context["freezes"][1].is_active
+    assert [f["window"].name for f in response.context["freezes"]] == [active.name, upcoming.name]
+    assert response.context["freezes"][0]["is_active"]
+    assert not response.context["freezes"][1]["is_active"]
     body = response.content.decode()
     assert "Active now" in body
     assert "Long gone" not in body
@@ -133,3 +133,24 @@ def test_dashboard_query_count_does_not_grow_with_releases(
     client.force_login(carol)
     with django_assert_max_num_queries(25):
         assert client.get(URL).status_code == 200
+
+
+def test_dashboard_shows_the_next_occurrence_of_a_recurring_blackout_and_no_release_windows(
+    client, alice
+):
+    first = (timezone.now() - timedelta(days=30)).replace(hour=8, minute=0, second=0, microsecond=0)
+    FreezeWindowFactory(
+        name="Daily close",
+        kind="blackout",
+        rrule="FREQ=DAILY",
+        start=first,
+        end=first + timedelta(hours=1),
+    )
+    FreezeWindowFactory(name="Deploy slot", kind="release_window")
+    client.force_login(alice)
+
+    freezes = client.get(URL).context["freezes"]
+
+    assert [f["window"].name for f in freezes] == ["Daily close"]
+    assert freezes[0]["start"] > timezone.now() - timedelta(hours=1)
+    assert freezes[0]["end"] - freezes[0]["start"] == timedelta(hours=1)
