@@ -14,7 +14,7 @@ from governance import policy
 from governance.models import Approval
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted
 from releasemgr.web import RoleRequiredMixin, history_rows, is_htmx
-from releases import gate, impact, lifecycle
+from releases import impact, lifecycle
 from releases.choices import ReleaseState
 from releases.filtersets import ReleaseFilterSet
 from releases.forms import (
@@ -150,9 +150,8 @@ def release_detail_context(request, release: Release, **extra) -> dict:
         {"name": t.name, "label": t.label, "style": ACTION_STYLES.get(t.name, "btn-secondary")}
         for t in lifecycle.available_actions(release, user)
     ]
-    can_deploy = user.has_perm("releases.deploy_release") and release.state in (
-        gate.GATE_PASSING_STATES
-    )
+    start = lifecycle.TRANSITIONS["start_deployment"]
+    can_deploy = user.has_perm(start.permission) and release.state in start.sources
     history = history_rows(release)
     item_history = related_history_rows(
         ScopeItem.history.filter(release_id=release.pk),
