@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("releasemgr.urls_notifications")),
     path("catalog/", include("releases.catalog_urls")),
     path("", include("scheduling.urls")),
+    path("governance/", include("governance.urls")),
     path("", include("releases.urls")),
 ]

@@ -51,6 +51,8 @@ class ScopeKind(models.TextChoices):
     SCHEMA_MIGRATION = "schema_migration", "Schema migration"
     CONFIG = "config", "Configuration"
     SECURITY_PATCH = "security_patch", "Security patch"
+    ACCESS_CONTROL = "access_control", "Access control change"
+    AUDIT_TRAIL = "audit_trail", "Audit trail change"
 
 
 class ScopeDecision(models.TextChoices):

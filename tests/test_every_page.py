@@ -39,7 +39,13 @@ from scheduling.models import (
 )
 from tests.conftest import make_user
 
-UI_MODULES = ("releases.urls", "releases.catalog_urls", "scheduling.urls", "releasemgr.web_urls")
+UI_MODULES = (
+    "releases.urls",
+    "releases.catalog_urls",
+    "scheduling.urls",
+    "governance.urls",
+    "releasemgr.web_urls",
+)
 # Pages anyone may open (or that only act on the visitor's own things).
 PUBLIC = {"login", "logout"}
 OWN_THINGS = {
@@ -291,6 +297,9 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "DeploymentEvent": "an append-only record of what a pipeline reported",
         "GateDecision": "an append-only record of a gate answer",
         "JobRun": "bookkeeping of background job runs",
+        "DecisionRecord": "the hash-chained decision log: append-only by design",
+        "ChainHead": "the decision log's lock row (last sequence and hash)",
+        "PolicyVersion": "an append-only snapshot of the approval rules",
         "Notification": "a message to one person; reading it is its only change",
     }
     missing = []

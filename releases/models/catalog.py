@@ -50,6 +50,12 @@ class Service(BaseModel):
     risk_profile = models.CharField(
         max_length=10, choices=RiskProfile.choices, default=RiskProfile.MEDIUM
     )
+    sensitive_areas = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Sensitive areas the service implements (e.g. access control, audit trails); "
+        "a release touching the service touches them.",
+    )
     owners = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="owned_services"
     )

@@ -9,8 +9,16 @@ from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.choices import Touches
 from releasemgr.models import BaseModel
-from releases.choices import ChangeType, ReleaseKind, ReleaseState, ScopeDecision, ScopeKind
+from releases.choices import (
+    ChangeType,
+    DeploymentStrategy,
+    ReleaseKind,
+    ReleaseState,
+    ScopeDecision,
+    ScopeKind,
+)
 from releases.validators import validate_version
 
 # States in which a release's content may still be edited.
@@ -72,6 +80,28 @@ class Release(BaseModel):
         editable=False,
     )
     rollback_plan = models.TextField(blank=True)
+    rollback_tested = models.BooleanField(
+        default=False, help_text="The rollback was rehearsed in a non-production environment."
+    )
+    planned_strategy = models.CharField(
+        max_length=20,
+        choices=DeploymentStrategy.choices,
+        default=DeploymentStrategy.ROLLING,
+        help_text="How production will be deployed (feeds the risk score).",
+    )
+    change_model = models.ForeignKey(
+        "governance.ChangeModel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="releases",
+        help_text="The pre-approved standard change this release follows (standard changes only).",
+    )
+    touches = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Sensitive areas this release changes (access control, audit trails, ...).",
+    )
     deadline = models.DateTimeField(
         null=True, blank=True, help_text="The date the business needs the release by."
     )
@@ -111,6 +141,12 @@ class Release(BaseModel):
         if self.planned_start and self.planned_end and self.planned_end <= self.planned_start:
             raise ValidationError(
                 {"planned_end": "The planned end must be after the planned start."}
+            )
+        if not isinstance(self.touches, list) or any(t not in Touches.values for t in self.touches):
+            raise ValidationError({"touches": f"Choose from: {', '.join(Touches.values)}."})
+        if self.change_model_id and self.change_type != ChangeType.STANDARD:
+            raise ValidationError(
+                {"change_model": "Only a standard change follows a pre-approved change model."}
             )
 
     @property

@@ -4,12 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from governance.choices import ApprovalDecision
 from releasemgr.models import BaseModel
-
-
-class ApprovalDecision(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
 
 
 class Approval(BaseModel):
@@ -30,6 +26,17 @@ class Approval(BaseModel):
     role = models.CharField(max_length=50, help_text="The role the approver acted in.")
     # Approvals belong to one submission; resubmitting starts a new round.
     round = models.PositiveIntegerField(default=1)
+    conditions = models.TextField(
+        blank=True, help_text="Conditions attached to an approval (e.g. from a CAB vote)."
+    )
+    agenda_item = models.ForeignKey(
+        "governance.AgendaItem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="approvals",
+        help_text="The CAB agenda item this decision came from, if any.",
+    )
 
     class Meta:
         ordering = ["-created"]

@@ -1,0 +1,9 @@
+"""Governance pages, one URL module per area (mounted at /governance/)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    # One line per area, e.g. path("", include("governance.urls_cab")).
+]
+
+__all__ = ["include", "path", "urlpatterns"]
