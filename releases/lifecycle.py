@@ -150,7 +150,15 @@ def submit(release: Release, user, comment: str = "") -> Release:
     return locked
 
 
-def _decide(release: Release, user, comment: str, decision: str) -> Release:
+def _decide(
+    release: Release,
+    user,
+    comment: str,
+    decision: str,
+    *,
+    conditions: str = "",
+    agenda_item=None,
+) -> Release:
     t = TRANSITIONS["approve" if decision == ApprovalDecision.APPROVED else "reject"]
     _require(user, t.permission, f"{t.name} releases")
     with transaction.atomic():
@@ -168,6 +176,8 @@ def _decide(release: Release, user, comment: str, decision: str) -> Release:
             comment=comment,
             role=role,
             round=locked.approval_round,
+            conditions=conditions,
+            agenda_item=agenda_item,
         )
         approval.save_with_reason(f"{decision} {locked.key}", user=user)
         if decision == ApprovalDecision.REJECTED or policy.approval_status(locked).allowed:
@@ -175,12 +185,22 @@ def _decide(release: Release, user, comment: str, decision: str) -> Release:
     return locked
 
 
-def approve(release: Release, user, comment: str = "") -> Release:
-    return _decide(release, user, comment, ApprovalDecision.APPROVED)
+def approve(
+    release: Release, user, comment: str = "", *, conditions: str = "", agenda_item=None
+) -> Release:
+    """Record ``user``'s approval (with any conditions, e.g. from a CAB vote)."""
+    return _decide(
+        release,
+        user,
+        comment,
+        ApprovalDecision.APPROVED,
+        conditions=conditions,
+        agenda_item=agenda_item,
+    )
 
 
-def reject(release: Release, user, comment: str = "") -> Release:
-    return _decide(release, user, comment, ApprovalDecision.REJECTED)
+def reject(release: Release, user, comment: str = "", *, agenda_item=None) -> Release:
+    return _decide(release, user, comment, ApprovalDecision.REJECTED, agenda_item=agenda_item)
 
 
 class GateRefused(DomainError):
