@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     # One line per area, e.g. path("", include("governance.urls_cab")).
+    path("", include("governance.urls_cab")),
 ]
 
 __all__ = ["include", "path", "urlpatterns"]
