@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 DEPLOYMENT_STALL_HOURS = env_int("DEPLOYMENT_STALL_HOURS", 6)
+# An emergency change must be reviewed within this many days of its approval.
+EMERGENCY_RETROSPECTIVE_DAYS = env_int("EMERGENCY_RETROSPECTIVE_DAYS", 5)
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")
