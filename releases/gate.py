@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
+from governance import decision_log
 from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
@@ -241,6 +242,9 @@ def record(
         checks=result.checks,
         retry_after=result.retry_after,
         purpose=purpose,
+    )
+    decision_log.record_gate_answer(
+        result, user=user, environment=environment, service=service, version=version, region=region
     )
     return result.record
 

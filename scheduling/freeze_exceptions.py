@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from governance import decision_log
 from releasemgr.decisions import Decision, DomainError, IllegalTransition, NotPermitted, Reason
 from releasemgr.roles import CAB_MEMBER, RELEASE_MANAGER, user_roles
 from releases.choices import ChangeType, ReleaseKind, ReleaseState
@@ -369,6 +370,7 @@ def decide(
         locked.decision_comment = comment.strip()
         reason = f"{locked.status}: {locked.decision_comment}" if comment.strip() else locked.status
         locked.save_with_reason(reason[:100], user=user)
+        decision_log.record_freeze_exception(locked, user)
     return locked
 
 

@@ -1,6 +1,7 @@
 """The append-only, hash-chained decision log (``governance.decision_log`` writes it)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -17,6 +18,14 @@ class DecisionRecordQuerySet(models.QuerySet):
 
     def delete(self):
         raise AppendOnlyError("Decision-log entries cannot be deleted.")
+
+    def bulk_create(self, *args, **kwargs):
+        raise AppendOnlyError(
+            "Decision-log entries are written one by one, by governance.decision_log.append()."
+        )
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnlyError("Decision-log entries cannot be changed.")
 
 
 class DecisionRecord(models.Model):
@@ -65,6 +74,26 @@ class DecisionRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Decision-log entries cannot be deleted.")
+
+    def subject_object(self):
+        """The record ``subject`` names (``"freeze-exception:12"`` → that FreezeException),
+        or None when it names no model of ours or the record is gone."""
+        from django.apps import apps
+
+        prefix, _, pk = self.subject.partition(":")
+        name = prefix.replace("-", "").replace("_", "").lower()
+        if not name or not pk:
+            return None
+        for label in ("governance", "releases", "scheduling", "metrics", "releasemgr"):
+            try:
+                model = apps.get_model(label, name)
+            except LookupError:
+                continue
+            try:
+                return model._default_manager.filter(pk=pk).first()
+            except (ValueError, TypeError, ValidationError):
+                return None
+        return None
 
 
 class ChainHead(models.Model):
