@@ -176,6 +176,10 @@ SPECTACULAR_SETTINGS = {
         "WindowHardnessEnum": "scheduling.choices.Hardness",
         "ReservationPurposeEnum": "scheduling.choices.ReservationPurpose",
         "SeverityEnum": "scheduling.choices.Severity",
+        "MeetingKindEnum": "governance.choices.MeetingKind",
+        "MeetingStatusEnum": "governance.choices.MeetingStatus",
+        "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
+        "VoteChoiceEnum": "governance.choices.VoteChoice",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

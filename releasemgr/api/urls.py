@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
+from governance.api import cab
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
 from releases.api import views as rv
@@ -9,7 +10,7 @@ from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
-GOVERNANCE_AREAS = []
+GOVERNANCE_AREAS = [cab]
 
 router = DefaultRouter()
 router.register("teams", rv.TeamViewSet)
