@@ -4,6 +4,8 @@ from django.urls import include, path
 
 urlpatterns = [
     # One line per area, e.g. path("", include("governance.urls_cab")).
+    path("", include("governance.urls_register")),
+    path("", include("governance.urls_evidence")),
     path("", include("governance.urls_cab")),
 ]
 

@@ -176,6 +176,9 @@ SPECTACULAR_SETTINGS = {
         "WindowHardnessEnum": "scheduling.choices.Hardness",
         "ReservationPurposeEnum": "scheduling.choices.ReservationPurpose",
         "SeverityEnum": "scheduling.choices.Severity",
+        "RegisterKindEnum": "governance.choices.RegisterKind",
+        "RegisterStatusEnum": "governance.choices.RegisterStatus",
+        "EvidenceStatusEnum": "governance.choices.EvidenceStatus",
         "MeetingKindEnum": "governance.choices.MeetingKind",
         "MeetingStatusEnum": "governance.choices.MeetingStatus",
         "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
@@ -232,6 +235,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 DEPLOYMENT_STALL_HOURS = env_int("DEPLOYMENT_STALL_HOURS", 6)
+# Where evidence pack archives are written (governance.evidence).
+EVIDENCE_DIR = Path(env_str("EVIDENCE_DIR", str(VAR_DIR / "evidence")))
 # An emergency change must be reviewed within this many days of its approval.
 EMERGENCY_RETROSPECTIVE_DAYS = env_int("EMERGENCY_RETROSPECTIVE_DAYS", 5)
 

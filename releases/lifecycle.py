@@ -373,6 +373,10 @@ def record_event(
                         user,
                         f"deployment #{dep.pk} succeeded",
                     )
+                    # Service management hears about open known errors once it is committed.
+                    from governance import register
+
+                    transaction.on_commit(lambda: register.notify_known_errors(locked_release))
                 elif final == DeploymentStatus.ROLLED_BACK:
                     _move(
                         locked_release,

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.models import HistoricalRecords
 
-from governance.models import Approval
+from governance.models import Approval, EvidencePack, RegisterEntry
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
@@ -133,6 +133,8 @@ MODEL_BY_PREFIX = [
     ("gate", GateDecision),
     ("token", ApiToken),
     ("notification", Notification),
+    ("register_entry", RegisterEntry),
+    ("evidence_pack", EvidencePack),
 ]
 
 
@@ -193,6 +195,8 @@ def demo(db):
         VendorDeliverable: VendorDeliverable.objects.first(),
         Vulnerability: Vulnerability.objects.first(),
         ReleaseDependency: ReleaseDependency.objects.first(),
+        RegisterEntry: RegisterEntry.objects.first(),
+        EvidencePack: EvidencePack.objects.filter(status="ready").first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"

@@ -31,6 +31,8 @@ LISTS = [
     "vulnerabilities",
     "patch-sla-policies",
     "notifications",
+    "register",
+    "evidence-packs",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -67,6 +69,11 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/vulnerabilities/1/patch-release/"),
     ("patch", "/api/v1/patch-sla-policies/critical/"),
     ("post", "/api/v1/notifications/1/read/"),
+    ("post", "/api/v1/register/"),
+    ("post", "/api/v1/register/1/status/"),
+    ("get", "/api/v1/register/export/"),
+    ("post", "/api/v1/evidence-packs/"),
+    ("get", "/api/v1/evidence-packs/1/download/"),
 ]
 
 
