@@ -91,10 +91,8 @@ def request_pack(user, *, release=None, service=None, since=None, until=None) ->
         release=release, service=service, since=since, until=until, requested_by=user
     )
     if release is not None and (since or until):
-        raise InvalidRequest(
-            "A release pack covers the whole release; leave the date range empty.",
-            [Reason("invalid", False, "Leave the dates empty for one release.", {"field": None})],
-        )
+        message = "A release pack covers the whole release; leave the date range empty."
+        raise InvalidRequest(message, [Reason("invalid", False, message, {"field": None})])
     try:
         pack.full_clean()
     except ValidationError as exc:
