@@ -623,7 +623,9 @@ def awaiting_for(user, limit: int = 25):
         .order_by("planned_start", "key")
     )
     found, more = [], False
-    for release in queryset[: limit * 2]:
+    candidates = list(queryset[: limit * 2])
+    policy.prime(candidates)  # what the policy reads, for all of them at once
+    for release in candidates:
         if any(
             a.approver_id == user.pk and a.round == release.approval_round
             for a in release.approvals.all()
