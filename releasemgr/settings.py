@@ -235,6 +235,16 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 DEPLOYMENT_STALL_HOURS = env_int("DEPLOYMENT_STALL_HOURS", 6)
+# Late defects (governance.defects): escalate blocking defects this many days before the
+# planned start; a residual-risk acceptance lasts at most RISK_ACCEPTANCE_MAX_DAYS.
+DEFECT_ESCALATION_DAYS = env_int("DEFECT_ESCALATION_DAYS", 3)
+DEFECT_ESCALATION_CHECK_SECONDS = env_int("DEFECT_ESCALATION_CHECK_SECONDS", 900)
+RISK_ACCEPTANCE_MAX_DAYS = env_int("RISK_ACCEPTANCE_MAX_DAYS", 30)
+CELERY_BEAT_SCHEDULE["escalate-late-defects"] = {
+    "task": "governance.tasks.escalate_defects_task",
+    "schedule": DEFECT_ESCALATION_CHECK_SECONDS,
+    "options": {"expires": DEFECT_ESCALATION_CHECK_SECONDS},
+}
 # Where evidence pack archives are written (governance.evidence).
 EVIDENCE_DIR = Path(env_str("EVIDENCE_DIR", str(VAR_DIR / "evidence")))
 # An emergency change must be reviewed within this many days of its approval.

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 
 from governance import decision_log
+from governance.defects import check_open_defects
 from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
@@ -190,6 +191,7 @@ def evaluate_release(
     decision.add(check_regional_go_live(release, region, at))
     decision.add(check_promotion_order(release, environment))
     decision.add(check_reservation(release, environment, at))
+    decision.add(check_open_defects(release, at))
     decision.add(check_segregation(release, environment, user))
     decision.add(check_running(release))
     return decision
