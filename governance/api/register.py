@@ -74,7 +74,7 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "created", "updated"]
 
-    def _errors(self, exc):
+    def _field_errors(self, exc):
         errors: dict[str, list[str]] = {}
         for reason in exc.reasons or []:
             field = (reason.data or {}).get("field")
@@ -87,13 +87,13 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
         try:
             return rules.create(self.context["request"].user, **validated_data)
         except rules.InvalidEntry as exc:
-            raise serializers.ValidationError(self._errors(exc)) from exc
+            raise serializers.ValidationError(self._field_errors(exc)) from exc
 
     def update(self, instance, validated_data):
         try:
             return rules.update(instance, self.context["request"].user, **validated_data)
         except rules.InvalidEntry as exc:
-            raise serializers.ValidationError(self._errors(exc)) from exc
+            raise serializers.ValidationError(self._field_errors(exc)) from exc
 
 
 class StatusChangeSerializer(serializers.Serializer):
