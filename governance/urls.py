@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("governance.urls_register")),
     path("", include("governance.urls_evidence")),
     path("", include("governance.urls_cab")),
+    path("", include("governance.urls_changes")),
 ]
 
 __all__ = ["include", "path", "urlpatterns"]
