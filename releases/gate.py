@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from governance import decision_log
+from governance import decision_log, sod
 from governance.defects import check_open_defects
 from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
@@ -125,15 +125,12 @@ def check_segregation(release: Release, environment: Environment, user) -> Reaso
             True,
             f"{environment.name} is not production; no separation needed.",
         )
-    contributors = release.contributor_ids()
-    if user is not None and user.pk in contributors:
-        return Reason(
-            "segregation_of_duties",
-            False,
-            f"{user.username} authored or contributed to {release.key} and may not deploy it to production.",
-            {"user": user.username},
-        )
-    bad = [a.approver.username for a in release.approvals.all() if a.approver_id in contributors]
+    relations = sod.contributor_relations(release)
+    if user is not None:
+        refusal = sod.check(user, release, "deploy_production", relations)
+        if not refusal.passed:
+            return refusal
+    bad = [a.approver.username for a in release.approvals.all() if a.approver_id in relations]
     if bad:
         return Reason(
             "segregation_of_duties",
@@ -248,6 +245,7 @@ def record(
     decision_log.record_gate_answer(
         result, user=user, environment=environment, service=service, version=version, region=region
     )
+    sod.record_gate_refusal(result, user)
     return result.record
 
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import policy
+from governance import change_types, decision_log, policy, risk, sod
+from governance.choices import DecisionKind
 from governance.models import Approval, ApprovalDecision
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
 from releases import gate
-from releases.choices import DeploymentStatus, EventStatus, EventType, ReleaseState
+from releases.choices import ChangeType, DeploymentStatus, EventStatus, EventType, ReleaseState
 from releases.models import Deployment, DeploymentEvent, Release
 from scheduling.models import Environment
 
@@ -144,10 +145,46 @@ def submit(release: Release, user, comment: str = "") -> Release:
                 f"{locked.key} ships no services; add at least one service and version first.",
                 [Reason("services", False, "No services in the release.")],
             )
+        standard = locked.state in t.sources and locked.change_type == ChangeType.STANDARD
+        if standard:
+            fit = change_types.standard_change_fit(locked)
+            if not fit.allowed:
+                raise IllegalTransition(
+                    f"{locked.key} cannot go ahead as a standard change: "
+                    + " ".join(fit.messages()),
+                    fit.failed,
+                )
         # Bumped before the move so the submission is one save and one history row.
         locked.approval_round += 1
         _move(locked, t, user, comment)
+        risk.record_assessment(locked, user)
+        policy.freeze_requirements(locked, user)
+        if standard:
+            _preapprove_standard(locked, user, fit)
     return locked
+
+
+def _preapprove_standard(release: Release, user, fit) -> None:
+    """A standard change that fits its change model is approved by the model, not the CAB."""
+    model = release.change_model
+    _move(
+        release,
+        TRANSITIONS["approve"],
+        user,
+        f"standard change '{model.name}' is pre-approved",
+    )
+    decision_log.append(
+        kind=DecisionKind.STANDARD_CHANGE,
+        outcome="approved",
+        summary=f"{release.key} follows the pre-approved standard change '{model.name}' "
+        f"(approved by {model.approved_by.username if model.approved_by else 'the CAB'}); "
+        "no CAB approval needed.",
+        actor=user,
+        release=release,
+        subject=f"change-model:{model.slug}",
+        reasons=fit.reasons,
+        data={"change_model": model.slug, "round": release.approval_round},
+    )
 
 
 def _decide(
@@ -159,30 +196,71 @@ def _decide(
     conditions: str = "",
     agenda_item=None,
 ) -> Release:
-    t = TRANSITIONS["approve" if decision == ApprovalDecision.APPROVED else "reject"]
+    approving = decision == ApprovalDecision.APPROVED
+    t = TRANSITIONS["approve" if approving else "reject"]
     _require(user, t.permission, f"{t.name} releases")
-    with transaction.atomic():
-        locked = _lock(release)
-        if locked.state not in t.sources:
-            _move(locked, t, user, comment)  # raises IllegalTransition with the reason
-        verdict = policy.may_decide(user, locked)
-        if not verdict.allowed:
-            raise NotPermitted(" ".join(verdict.messages()), verdict.failed)
-        role = verdict.reasons[0].data["roles"][0]
-        approval = Approval(
-            release=locked,
-            approver=user,
-            decision=decision,
-            comment=comment,
-            role=role,
-            round=locked.approval_round,
-            conditions=conditions,
-            agenda_item=agenda_item,
-        )
-        approval.save_with_reason(f"{decision} {locked.key}", user=user)
-        if decision == ApprovalDecision.REJECTED or policy.approval_status(locked).allowed:
-            _move(locked, t, user, comment)
+    try:
+        with transaction.atomic():
+            locked = _lock(release)
+            if locked.state not in t.sources:
+                _move(locked, t, user, comment)  # raises IllegalTransition with the reason
+            verdict = policy.may_decide(user, locked, t.name)
+            if not verdict.allowed:
+                raise NotPermitted(" ".join(verdict.messages()), verdict.failed)
+            role = verdict.reasons[0].data["roles"][0]
+            approval = Approval(
+                release=locked,
+                approver=user,
+                decision=decision,
+                comment=comment,
+                role=role,
+                round=locked.approval_round,
+                conditions=conditions,
+                agenda_item=agenda_item,
+            )
+            approval.save_with_reason(f"{decision} {locked.key}", user=user)
+            status = policy.approval_status(locked)
+            if not approving or status.allowed:
+                _move(locked, t, user, comment)
+            decision_log.append(
+                kind=DecisionKind.APPROVAL if approving else DecisionKind.REJECTION,
+                outcome=decision,
+                summary=_decision_summary(locked, user, role, decision, conditions, status),
+                actor=user,
+                release=locked,
+                subject=f"approval:{approval.pk}",
+                reasons=verdict.reasons + status.reasons,
+                data={
+                    "round": locked.approval_round,
+                    "role": role,
+                    "comment": comment,
+                    "conditions": conditions,
+                    "agenda_item": agenda_item.pk if agenda_item is not None else None,
+                    "state": locked.state,
+                },
+            )
+            if (
+                approving
+                and locked.state == S.APPROVED
+                and locked.change_type == ChangeType.EMERGENCY
+            ):
+                change_types.open_retrospective(locked, user)
+    except NotPermitted as exc:
+        # Kept even though the request rolled back: every segregation refusal is on record.
+        refusal = next((r for r in exc.reasons if r.code == sod.CODE), None)
+        if refusal is not None:
+            sod.refuse(user, release, t.name, refusal)
+        raise
     return locked
+
+
+def _decision_summary(release, user, role, decision, conditions, status) -> str:
+    text = f"{user.username} ({role}) {decision} {release.key} in round {release.approval_round}"
+    if conditions:
+        text += f" with conditions: {conditions}"
+    if release.state == S.SUBMITTED:
+        return text + ". Still needed: " + " ".join(status.messages())
+    return text + f"; {release.key} is now {release.state}."
 
 
 def approve(

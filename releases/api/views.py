@@ -64,6 +64,12 @@ class ReleaseViewSet(BaseModelViewSet):
     lookup_field = "key"
     ordering_fields = ["key", "planned_start", "created", "state"]
 
+    @property
+    def atomic_writes(self):
+        # approve/reject: the lifecycle owns the transaction, so a segregation-of-duties
+        # refusal stays in the decision log while the refused request writes nothing else.
+        return getattr(self, "action_map", {}).get("post") not in ("approve", "reject")
+
     def required_permission(self):
         return {
             "submit": "releases.submit_release",

@@ -154,10 +154,10 @@ class Release(BaseModel):
         return self.state in EDITABLE_STATES
 
     def contributor_ids(self) -> set[int]:
-        """Users who authored or contributed changes (segregation of duties)."""
-        ids = {self.author_id}
-        ids.update(uid for uid in self.scope_items.values_list("contributor_id", flat=True) if uid)
-        return ids
+        """Users who authored or contributed changes (segregation of duties, ``governance.sod``)."""
+        from governance import sod
+
+        return sod.contributors(self)
 
     def save(self, *args, **kwargs):
         if self.key:

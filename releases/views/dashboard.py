@@ -67,6 +67,8 @@ class DashboardView(RoleRequiredMixin, TemplateView):
             .order_by(F("planned_start").asc(nulls_last=True), "key")[:DASHBOARD_ROWS]
         )
         can_approve = user.has_perm("governance.approve_release")
+        if can_approve:
+            policy.prime(pending)  # requirements and contributors of every row at once
         for release in pending:
             # Highlight what this reviewer may act on; the lifecycle re-checks on POST.
             release.may_decide = policy.may_decide(user, release) if can_approve else None

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from governance import policy
+from governance import policy, sod
 from governance.models import Approval
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted
 from releasemgr.web import RoleRequiredMixin, history_rows, is_htmx
@@ -137,9 +137,14 @@ def release_detail_context(request, release: Release, **extra) -> dict:
     rounds: dict[int, list[Approval]] = {}
     for approval in approvals:
         rounds.setdefault(approval.round, []).append(approval)
+    policy.prime([release])
     approval_status = policy.approval_status(release)
+    policy_explained = policy.explain(release)
     may_decide = None
-    if release.state == ReleaseState.SUBMITTED and user.has_perm("governance.approve_release"):
+    contributed = user.pk in sod.contributor_relations(release)
+    if release.state == ReleaseState.SUBMITTED and (
+        user.has_perm("governance.approve_release") or contributed
+    ):
         may_decide = policy.may_decide(user, release)
     gate_decisions = list(
         GateDecision.objects.filter(release=release).select_related("requested_by")[
@@ -169,6 +174,7 @@ def release_detail_context(request, release: Release, **extra) -> dict:
         "approval_rounds": sorted(rounds.items(), reverse=True),
         "approval_status": approval_status,
         "may_decide": may_decide,
+        "policy": policy_explained,
         "deployments": list(release.deployments.all()),
         "environment_track": _environment_track(release, environments),
         "gate_decisions": gate_decisions,

@@ -79,7 +79,7 @@ def test_cab_member_sees_which_pending_releases_she_may_approve(
     assert not pending[own.key].may_decide.allowed
     body = response.content.decode()
     assert "You may approve" in body
-    assert "carol authored or contributed" in body
+    assert "carol contributed a change to" in body
 
 
 def test_developer_sees_pending_releases_without_approval_hints(client, dave, submitted_release):
