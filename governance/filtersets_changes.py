@@ -48,7 +48,8 @@ class RetrospectiveFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.all(),
         to_field_name="slug",
-        method="filter_team",
+        field_name="release__services__team",
+        distinct=True,
         label="Team",
         help_text="Retrospectives of releases shipping a service of this team.",
     )
@@ -65,8 +66,3 @@ class RetrospectiveFilterSet(django_filters.FilterSet):
         if value == "overdue":
             queryset = queryset.filter(due_at__lt=timezone.now())
         return queryset
-
-    def filter_team(self, queryset, name, value):
-        return queryset.filter(
-            release__in=Release.objects.filter(services__team=value).values("pk")
-        )
