@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.models import HistoricalRecords
 
-from governance.models import Approval, EvidencePack, RegisterEntry
+from governance.models import AgendaItem, Approval, CabMeeting, EvidencePack, RegisterEntry
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
@@ -80,6 +80,13 @@ WRITE_SUFFIXES = (
     "_apply",
     "_late_action",
     "_delivered_action",
+    "_agenda",
+    "_reorder",
+    "_start",
+    "_close",
+    "_vote",
+    "_defer",
+    "_remove",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
 
@@ -133,6 +140,8 @@ MODEL_BY_PREFIX = [
     ("gate", GateDecision),
     ("token", ApiToken),
     ("notification", Notification),
+    ("cab_meeting", CabMeeting),
+    ("cab_item", AgendaItem),
     ("register_entry", RegisterEntry),
     ("evidence_pack", EvidencePack),
 ]
@@ -195,6 +204,8 @@ def demo(db):
         VendorDeliverable: VendorDeliverable.objects.first(),
         Vulnerability: Vulnerability.objects.first(),
         ReleaseDependency: ReleaseDependency.objects.first(),
+        CabMeeting: CabMeeting.objects.filter(status="in_progress").first(),
+        AgendaItem: AgendaItem.objects.filter(outcome="pending").first(),
         RegisterEntry: RegisterEntry.objects.first(),
         EvidencePack: EvidencePack.objects.filter(status="ready").first(),
     }

@@ -25,6 +25,7 @@ DEMO_AREAS = [
     "scheduling.freeze_exceptions",
     "scheduling.patching",
     "governance.demo_register",
+    "governance.demo_cab",
 ]
 
 TEAMS = {
