@@ -12,7 +12,15 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.models import HistoricalRecords
 
-from governance.models import AgendaItem, Approval, CabMeeting, EvidencePack, RegisterEntry
+from governance.models import (
+    AgendaItem,
+    Approval,
+    CabMeeting,
+    ChangeModel,
+    EvidencePack,
+    RegisterEntry,
+    Retrospective,
+)
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
@@ -144,6 +152,8 @@ MODEL_BY_PREFIX = [
     ("cab_item", AgendaItem),
     ("register_entry", RegisterEntry),
     ("evidence_pack", EvidencePack),
+    ("change_model", ChangeModel),
+    ("retrospective", Retrospective),
 ]
 
 
@@ -208,6 +218,8 @@ def demo(db):
         AgendaItem: AgendaItem.objects.filter(outcome="pending").first(),
         RegisterEntry: RegisterEntry.objects.first(),
         EvidencePack: EvidencePack.objects.filter(status="ready").first(),
+        ChangeModel: ChangeModel.objects.filter(slug="certificate-rotation").first(),
+        Retrospective: Retrospective.objects.filter(completed_at__isnull=True).first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"

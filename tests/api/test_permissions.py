@@ -36,6 +36,8 @@ LISTS = [
     "votes",
     "register",
     "evidence-packs",
+    "change-models",
+    "retrospectives",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -80,6 +82,13 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("get", "/api/v1/register/export/"),
     ("post", "/api/v1/evidence-packs/"),
     ("get", "/api/v1/evidence-packs/1/download/"),
+    ("post", "/api/v1/change-models/"),
+    ("delete", "/api/v1/change-models/certificate-rotation/"),
+    ("post", "/api/v1/retrospectives/1/complete/"),
+    ("get", "/api/v1/releases/REL-2026-0001/risk/"),
+    ("get", "/api/v1/risk-config/"),
+    ("patch", "/api/v1/risk-config/"),
+    ("get", "/api/v1/reports/change-types/"),
 ]
 
 

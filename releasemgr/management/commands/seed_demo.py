@@ -26,6 +26,7 @@ DEMO_AREAS = [
     "scheduling.patching",
     "governance.demo_register",
     "governance.demo_cab",
+    "governance.demo_changes",
 ]
 
 TEAMS = {
