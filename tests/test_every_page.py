@@ -97,6 +97,9 @@ WRITE_SUFFIXES = (
     "_remove",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
+# The auditor may export evidence (DESIGN.md roles): an empty request is bad input (400),
+# and nothing is written.
+AUDITOR_MAY_POST = {"evidence_pack_create", "/api/v1/evidence-packs/"}
 
 
 def _ui_patterns():
@@ -270,7 +273,7 @@ def test_the_auditor_can_read_every_page_and_write_none(client, demo):
             wrong.append(("GET", name, url, status))
         if writes:
             status = client.post(url, {"comment": "x", "name": "x"}).status_code
-            if status != 403:
+            if status != 403 and not (name in AUDITOR_MAY_POST and status == 400):
                 wrong.append(("POST", name, url, status))
     assert wrong == []
     assert _row_counts() == counts_before
@@ -312,7 +315,7 @@ def test_every_api_list_needs_a_token_and_a_role(api_client, demo):
             if status != expected:
                 wrong.append((who, url, status))
         status = auditor.post(url, {}, format="json").status_code
-        if status not in (403, 405):
+        if status not in (403, 405) and not (url in AUDITOR_MAY_POST and status == 400):
             wrong.append(("auditor POST", url, status))
     assert wrong == []
 

@@ -155,7 +155,8 @@ class RegisterEntryViewSet(BaseModelViewSet):
         detail=False,
         methods=["get"],
         pagination_class=None,
-        renderer_classes=[CSVRenderer, JSONRenderer],
+        # JSON first: refusals (401/403) and filter errors are answered in JSON.
+        renderer_classes=[JSONRenderer, CSVRenderer],
         filter_backends=[],
     )
     def export(self, request):
@@ -171,7 +172,7 @@ class RegisterEntryViewSet(BaseModelViewSet):
                 status=status.HTTP_400_BAD_REQUEST,
                 content_type="application/json",
             )
-        if request.accepted_renderer.format == "json":
+        if request.query_params.get("format") == "json":
             return Response(list(rules.export_rows(filterset.qs)))
         response = HttpResponse(rules.export_csv(filterset.qs), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="register.csv"'
