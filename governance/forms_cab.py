@@ -27,7 +27,8 @@ class CabMeetingForm(BootstrapFormMixin, forms.ModelForm):
         queryset=cab.members(),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="CAB members, compliance officers and product owners. The chair votes too.",
+        help_text="CAB members, compliance officers and product owners (Ctrl or Cmd to pick several). "
+        "The chair votes too.",
     )
 
     class Meta:
