@@ -78,8 +78,27 @@ class EvidenceDetailView(RoleRequiredMixin, View):
     def get(self, request, pk):
         pack = get_object_or_404(_packs(), pk=pk)
         context = _detail_context(pack)
-        context["history"] = history_rows(pack)
+        context["history"] = _short_history(history_rows(pack))
         return render(request, "governance/evidence_detail.html", context)
+
+
+def _summary(value):
+    """The manifest and chain verification are long JSON: the history says what they held."""
+    if not isinstance(value, dict) or not value:
+        return value or None
+    if "files" in value:
+        return f"{len(value['files'])} files, {len(value.get('releases', []))} release(s)"
+    if "intact" in value:
+        return f"{'intact' if value['intact'] else 'broken'}, {value.get('entries')} entries"
+    return "…"
+
+
+def _short_history(rows):
+    for row in rows:
+        for change in row["changes"]:
+            if change["field"] in ("manifest", "chain verification"):
+                change["old"], change["new"] = _summary(change["old"]), _summary(change["new"])
+    return rows
 
 
 class EvidenceProgressView(RoleRequiredMixin, View):
