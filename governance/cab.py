@@ -101,6 +101,18 @@ def may_run(meeting: CabMeeting, user) -> bool:
     )
 
 
+def require_attendee(meeting: CabMeeting, user) -> None:
+    """Only an attendee (or the chair) of this very meeting votes in it (403 otherwise)."""
+    if not is_attendee(meeting, user):
+        message = f"{user.get_username()} is not an attendee of '{meeting.title}'."
+        raise NotPermitted(message, [Reason("attendee", False, message)])
+
+
+def require_runner(meeting: CabMeeting, user, what: str) -> None:
+    """The chair (or a release manager) runs the meeting (403 otherwise)."""
+    _require_runner(meeting, user, what)
+
+
 def _require_runner(meeting: CabMeeting, user, what: str) -> None:
     if not may_run(meeting, user):
         message = (
@@ -370,6 +382,7 @@ def cast_vote(item: AgendaItem, user, choice: str, conditions: str = "", comment
     or this member already voted on it.
     """
     conditions, comment = (conditions or "").strip(), (comment or "").strip()
+    require_attendee(item.meeting, user)  # who asks comes before what they sent
     if choice not in VoteChoice.values:
         raise _invalid("choice", f"Unknown vote '{choice}': approve, reject or abstain.")
     if choice == VoteChoice.REJECT and not comment:
@@ -412,9 +425,7 @@ def _cast_vote(item, user, choice, conditions, comment) -> Vote:
     item = (
         AgendaItem.objects.select_for_update().select_related("release", "meeting").get(pk=item.pk)
     )
-    if not is_attendee(meeting, user):
-        message = f"{user.get_username()} is not an attendee of '{meeting.title}'."
-        raise NotPermitted(message, [Reason("attendee", False, message)])
+    require_attendee(meeting, user)
     if meeting.status != MeetingStatus.IN_PROGRESS:
         message = (
             f"'{meeting.title}' is {meeting.get_status_display().lower()}; votes are taken "
@@ -454,6 +465,7 @@ def _cast_vote(item, user, choice, conditions, comment) -> Vote:
 def defer(item: AgendaItem, user, reason: str) -> AgendaItem:
     """The chair defers an item: the release stays submitted for the next meeting."""
     reason = (reason or "").strip()
+    require_runner(item.meeting, user, "defer an item")
     if not reason:
         raise _invalid("reason", "Say why the item is deferred.")
     with transaction.atomic():
@@ -518,6 +530,7 @@ def _name(user) -> str:
 def close(meeting: CabMeeting, user, minutes: str) -> CabMeeting:
     """Close an in-progress meeting with its minutes; items not reached are deferred."""
     minutes = (minutes or "").strip()
+    require_runner(meeting, user, "close the meeting")
     if not minutes:
         raise _invalid("minutes", "Write the minutes before closing (start from the draft).")
     with transaction.atomic():

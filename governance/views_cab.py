@@ -245,6 +245,7 @@ class CabCloseView(RoleRequiredMixin, View):
         meeting = _meeting_or_404(pk)
         form = CloseForm(request.POST)
         try:
+            cab.require_runner(meeting, request.user, "close the meeting")
             if not form.is_valid():
                 raise cab.InvalidInput(
                     "Write the minutes before closing (start from the draft).",
@@ -295,6 +296,7 @@ class CabVoteView(RoleRequiredMixin, View):
         item = _item_or_404(pk)
         form = VoteForm(request.POST)
         try:
+            cab.require_attendee(item.meeting, request.user)
             if not form.is_valid():
                 raise cab.InvalidInput(
                     "Choose approve, reject or abstain; conditions and comments have "
@@ -336,6 +338,7 @@ class CabDeferView(RoleRequiredMixin, View):
         item = _item_or_404(pk)
         form = DeferForm(request.POST)
         try:
+            cab.require_runner(item.meeting, request.user, "defer an item")
             reason = (
                 form.data.get("reason", "") if not form.is_valid() else form.cleaned_data["reason"]
             )

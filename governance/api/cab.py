@@ -213,9 +213,10 @@ class CabMeetingViewSet(BaseModelViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         """Close with ``minutes`` (required; GET ``draft-minutes/`` for a draft)."""
+        meeting = self.get_object()
+        cab.require_runner(meeting, request.user, "close the meeting")
         body = CloseBodySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        meeting = self.get_object()
         return self._answer(cab.close(meeting, request.user, body.validated_data["minutes"]))
 
     @extend_schema(request=None, responses=_responses(CabMeetingSerializer))
@@ -265,6 +266,7 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
     def votes(self, request, pk=None):
         """Vote approve (with optional conditions), reject (comment required) or abstain."""
         item = self.get_object()
+        cab.require_attendee(item.meeting, request.user)
         body = VoteBodySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -282,9 +284,11 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def defer(self, request, pk=None):
         """The chair defers the item with a ``reason``; the release stays submitted."""
+        item = self.get_object()
+        cab.require_runner(item.meeting, request.user, "defer an item")
         body = DeferBodySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = cab.defer(self.get_object(), request.user, body.validated_data["reason"])
+        item = cab.defer(item, request.user, body.validated_data["reason"])
         return Response(AgendaItemSerializer(self.get_queryset().get(pk=item.pk)).data)
 
 
