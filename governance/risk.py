@@ -281,6 +281,7 @@ class _Shared:
     services: dict[int, Any]  # service id → Service (changed and affected ones)
     windows: list  # blocking FreezeWindows with prefetched scopes
     team_deployments: dict[int, dict[int, str]]  # team id → {deployment id: status}
+    scoped: bool = False  # the windows were already narrowed to the (single) release's scope
 
 
 def _reachable(changed: list[int], dependents: dict[int, list[int]]) -> set[int]:
@@ -298,7 +299,7 @@ def _reachable(changed: list[int], dependents: dict[int, list[int]]) -> set[int]
 def _load(releases: list, now: datetime) -> _Shared:
     from releases.models import Deployment, Service, ServiceDependency
     from scheduling.choices import BLOCKING_KINDS
-    from scheduling.windows import candidate_windows
+    from scheduling.windows import Scope, candidate_windows
 
     dependents: dict[int, list[int]] = defaultdict(list)
     for service_id, depends_on_id in ServiceDependency.objects.values_list(
@@ -317,7 +318,17 @@ def _load(releases: list, now: datetime) -> _Shared:
             ends.append(release.planned_end or release.planned_start)
     services = Service.objects.in_bulk(reached) if reached else {}
     windows = []
-    if starts:
+    scoped = len(releases) == 1
+    if starts and scoped:
+        # One release: the database picks the windows in its scope (no scope prefetches).
+        only = releases[0]
+        scope = Scope.of([rs.service for rs in only.release_services.all()], None)
+        windows = list(
+            candidate_windows(
+                starts[0] - FREEZE_FAR, ends[0] + FREEZE_FAR, BLOCKING_KINDS, scope, prefetch=()
+            )
+        )
+    elif starts:
         windows = list(
             candidate_windows(min(starts) - FREEZE_FAR, max(ends) + FREEZE_FAR, BLOCKING_KINDS)
         )
@@ -336,7 +347,7 @@ def _load(releases: list, now: datetime) -> _Shared:
         )
         for pk, status, team_id in rows:
             team_deployments[team_id][pk] = status
-    return _Shared(now, dependents, services, windows, team_deployments)
+    return _Shared(now, dependents, services, windows, team_deployments, scoped)
 
 
 def _blast_radius(release, shared: _Shared, weight: int) -> Factor:
@@ -455,7 +466,7 @@ def _freeze_proximity(release, shared: _Shared, weight: int) -> Factor:
         # As freeze_exceptions: a window allowing this change type does not stop it.
         if release.change_type in (window.allowed_change_types or []):
             continue
-        if not in_scope(window, scope):
+        if not shared.scoped and not in_scope(window, scope):
             continue
         for occ in occurrences(window, start - FREEZE_FAR, end + FREEZE_FAR):
             if occ.start <= end and occ.end > start:

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from governance.choices import Touches
 from releasemgr.forms import BootstrapFormMixin
 from releases.models import Service, ServiceDependency, Team
 
@@ -70,6 +71,13 @@ class ServiceForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text="People to ask about this service.",
     )
+    sensitive_areas = forms.MultipleChoiceField(
+        choices=Touches.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the service implements; every release shipping it touches these areas "
+        "and needs the matching sign-offs.",
+    )
 
     class Meta:
         model = Service
@@ -83,10 +91,16 @@ class ServiceForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
             "ha_required",
             "recovery_sla_minutes",
             "risk_profile",
+            "sensitive_areas",
             "owners",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {"recovery_sla_minutes": "Recovery SLA (minutes)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Checkboxes, not one form control (BootstrapFormMixin styled the list as one).
+        self.fields["sensitive_areas"].widget.attrs["class"] = "form-check-input"
 
     def clean_slug(self):
         return check_slug(self.cleaned_data["slug"])

@@ -2,8 +2,11 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 
+from governance.choices import Touches
+from governance.models import ChangeModel
 from releasemgr.forms import BootstrapFormMixin, DateTimeInput
 from releases.choices import DeploymentStrategy, EventType
 from releases.lifecycle import TERMINAL_EVENTS
@@ -33,6 +36,10 @@ class ReleaseForm(BootstrapFormMixin, forms.ModelForm):
             "owner",
             "description",
             "rollback_plan",
+            "rollback_tested",
+            "change_model",
+            "touches",
+            "planned_strategy",
         ]
         widgets = {
             "planned_start": DateTimeInput(),
@@ -41,8 +48,42 @@ class ReleaseForm(BootstrapFormMixin, forms.ModelForm):
             "rollback_plan": forms.Textarea(attrs={"rows": 3}),
         }
 
+    touches = forms.MultipleChoiceField(
+        choices=Touches.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Touches",
+        help_text="Sensitive areas this release changes; the approval policy asks for the "
+        "matching sign-offs (the shipped services' own areas count too).",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Checkboxes, not form controls (BootstrapFormMixin styled the list as one).
+        self.fields["touches"].widget.attrs["class"] = "form-check-input"
+        self.fields["change_model"].queryset = ChangeModel.objects.filter(active=True).order_by(
+            "name"
+        )
+        if self.instance.change_model_id:  # a withdrawn model stays visible on its releases
+            self.fields["change_model"].queryset = ChangeModel.objects.filter(
+                Q(active=True) | Q(pk=self.instance.change_model_id)
+            ).order_by("name")
+        self.fields["change_model"].empty_label = "None (not a standard change)"
+        self.fields[
+            "change_model"
+        ].help_text = "Standard changes only: the pre-approved change model this release follows."
+        self.fields["change_model"].error_messages["invalid_choice"] = (
+            "Pick an active change model from the catalogue."
+        )
+        # Optional so scripts and older forms that do not send it keep the current strategy.
+        self.fields["planned_strategy"].required = False
+
+    def clean_planned_strategy(self):
+        return (
+            self.cleaned_data.get("planned_strategy")
+            or self.instance.planned_strategy
+            or DeploymentStrategy.ROLLING
+        )
         self.fields["owner"].queryset = _users()
         self.fields["owner"].help_text = "Who is accountable for this release (defaults to you)."
         zone = timezone.get_current_timezone_name()

@@ -2,6 +2,8 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance.choices import Touches
+from governance.models import ChangeModel
 from releasemgr.api.serializers import UsernameField, ValidatedModelSerializer
 from releases import lifecycle
 from releases.choices import EventType
@@ -51,6 +53,11 @@ class ServiceSerializer(ValidatedModelSerializer):
     dependency_details = DependencyBriefSerializer(
         source="dependency_links", many=True, read_only=True
     )
+    sensitive_areas = serializers.ListField(
+        child=serializers.ChoiceField(choices=Touches.choices),
+        required=False,
+        help_text="Sensitive areas the service implements; a release shipping it touches them.",
+    )
 
     class Meta:
         model = Service
@@ -64,6 +71,7 @@ class ServiceSerializer(ValidatedModelSerializer):
             "ha_required",
             "recovery_sla_minutes",
             "risk_profile",
+            "sensitive_areas",
             "description",
             "owners",
             "depends_on",
@@ -137,6 +145,18 @@ class ReleaseSerializer(ValidatedModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
     owner = UsernameField(required=False, allow_null=True)
     web_url = serializers.SerializerMethodField()
+    change_model = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=ChangeModel.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Slug of the standard change model a standard change follows.",
+    )
+    touches = serializers.ListField(
+        child=serializers.ChoiceField(choices=Touches.choices),
+        required=False,
+        help_text="Sensitive areas the release changes (the policy matches on them).",
+    )
 
     class Meta:
         model = Release
@@ -158,6 +178,10 @@ class ReleaseSerializer(ValidatedModelSerializer):
             "owner",
             "description",
             "rollback_plan",
+            "rollback_tested",
+            "planned_strategy",
+            "change_model",
+            "touches",
             "approval_round",
             "created",
             "updated",
