@@ -75,3 +75,11 @@ class RiskAcceptanceFilterSet(django_filters.FilterSet):
             if value == "active"
             else queryset.filter(expires_at__lte=now)
         )
+
+
+def blocking_ids(defects, now=None) -> set[int]:
+    """Which of these defects block their release now (one query)."""
+    pks = [d.pk for d in defects if d.is_blocking]
+    if not pks:
+        return set()
+    return set(blocking_q(Defect.objects.filter(pk__in=pks), now).values_list("pk", flat=True))

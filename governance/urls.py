@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("governance.urls_evidence")),
     path("", include("governance.urls_cab")),
     path("", include("governance.urls_changes")),
+    path("", include("governance.urls_defects")),
+    path("", include("governance.urls_log")),
 ]
 
 __all__ = ["include", "path", "urlpatterns"]

@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
         "GateStatusEnum": "releases.choices.GateStatus",
         "ReleaseStateEnum": "releases.choices.ReleaseState",
         "ChangeTypeEnum": "releases.choices.ChangeType",
+        "DeploymentStrategyEnum": "releases.choices.DeploymentStrategy",
         # RiskProfile (services) and RiskLevel (exceptions) share low/medium/high.
         "RiskLevelEnum": "releases.choices.RiskProfile",
         "WindowKindEnum": "scheduling.choices.WindowKind",

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.models import HistoricalRecords
 
+from governance import models as governance_models
 from governance.models import (
     AgendaItem,
     Approval,
@@ -95,6 +96,8 @@ WRITE_SUFFIXES = (
     "_vote",
     "_defer",
     "_remove",
+    "_resolve",
+    "_delay",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
 # The auditor may export evidence (DESIGN.md roles): an empty request is bad input (400),
@@ -155,6 +158,9 @@ MODEL_BY_PREFIX = [
     ("cab_item", AgendaItem),
     ("register_entry", RegisterEntry),
     ("evidence_pack", EvidencePack),
+    ("defect", governance_models.Defect),
+    ("risk_acceptance", governance_models.RiskAcceptance),
+    ("decision_record", governance_models.DecisionRecord),
     ("change_model", ChangeModel),
     ("retrospective", Retrospective),
 ]
@@ -183,6 +189,8 @@ def _kwargs_for(pattern, objects):
             kwargs["slug"] = obj.slug if hasattr(obj, "slug") else obj.service.slug
         elif name == "code":
             kwargs["code"] = obj.code
+        elif name == "sequence":
+            kwargs["sequence"] = obj.sequence
         else:
             raise AssertionError(f"test_every_page cannot fill <{name}> of {pattern.name}")
     return kwargs
@@ -221,6 +229,9 @@ def demo(db):
         AgendaItem: AgendaItem.objects.filter(outcome="pending").first(),
         RegisterEntry: RegisterEntry.objects.first(),
         EvidencePack: EvidencePack.objects.filter(status="ready").first(),
+        governance_models.Defect: governance_models.Defect.objects.first(),
+        governance_models.RiskAcceptance: governance_models.RiskAcceptance.objects.first(),
+        governance_models.DecisionRecord: governance_models.DecisionRecord.objects.first(),
         ChangeModel: ChangeModel.objects.filter(slug="certificate-rotation").first(),
         Retrospective: Retrospective.objects.filter(completed_at__isnull=True).first(),
     }
@@ -290,6 +301,8 @@ def _row_counts():
         FreezeWindow,
         Deployment,
         Approval,
+        governance_models.Defect,
+        governance_models.RiskAcceptance,
     ]
     return {m.__name__: (m.objects.count(), m.history.count()) for m in models}
 

@@ -27,6 +27,7 @@ DEMO_AREAS = [
     "governance.demo_register",
     "governance.demo_cab",
     "governance.demo_changes",
+    "governance.demo_defects",
 ]
 
 TEAMS = {
