@@ -52,10 +52,18 @@ def _load(releases) -> dict[int, dict[int, str]]:
     )
     for uid, rid in pipelines:
         per[rid][uid] = "team_pipeline"
-    for rid, uid in ScopeItem.objects.filter(
-        release_id__in=list(per), contributor__isnull=False
-    ).values_list("release_id", "contributor_id"):
-        per[rid][uid] = "contributor"
+    # Scope items already prefetched (the release page) are read, not queried again.
+    loaded = [r for r in releases if "scope_items" in getattr(r, "_prefetched_objects_cache", {})]
+    for release in loaded:
+        for item in release.scope_items.all():
+            if item.contributor_id:
+                per[release.pk][item.contributor_id] = "contributor"
+    others = [pk for pk in per if pk not in {r.pk for r in loaded}]
+    if others:
+        for rid, uid in ScopeItem.objects.filter(
+            release_id__in=others, contributor__isnull=False
+        ).values_list("release_id", "contributor_id"):
+            per[rid][uid] = "contributor"
     for release in releases:
         if release.author_id:
             per[release.pk][release.author_id] = "author"

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("governance.urls_register")),
     path("", include("governance.urls_evidence")),
     path("", include("governance.urls_cab")),
+    path("", include("governance.urls_policy")),
     path("", include("governance.urls_changes")),
     path("", include("governance.urls_defects")),
     path("", include("governance.urls_log")),

@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "governance.choices.MeetingStatus",
         "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
         "VoteChoiceEnum": "governance.choices.VoteChoice",
+        "TouchesEnum": "governance.choices.Touches",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -16,9 +16,11 @@ from governance import models as governance_models
 from governance.models import (
     AgendaItem,
     Approval,
+    ApprovalRule,
     CabMeeting,
     ChangeModel,
     EvidencePack,
+    PolicyVersion,
     RegisterEntry,
     Retrospective,
 )
@@ -191,6 +193,8 @@ def _kwargs_for(pattern, objects):
             kwargs["code"] = obj.code
         elif name == "sequence":
             kwargs["sequence"] = obj.sequence
+        elif name == "number":
+            kwargs["number"] = obj.number
         else:
             raise AssertionError(f"test_every_page cannot fill <{name}> of {pattern.name}")
     return kwargs
@@ -234,6 +238,8 @@ def demo(db):
         governance_models.DecisionRecord: governance_models.DecisionRecord.objects.first(),
         ChangeModel: ChangeModel.objects.filter(slug="certificate-rotation").first(),
         Retrospective: Retrospective.objects.filter(completed_at__isnull=True).first(),
+        ApprovalRule: ApprovalRule.objects.filter(active=True).first(),
+        PolicyVersion: PolicyVersion.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"

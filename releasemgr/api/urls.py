@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from governance.api import cab, changes, defects, evidence, log, register
+from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
 from releases.api import views as rv
@@ -10,7 +10,7 @@ from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
-GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log]
+GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 
 router = DefaultRouter()
 router.register("teams", rv.TeamViewSet)

@@ -41,6 +41,8 @@ LISTS = [
     "decision-log",
     "change-models",
     "retrospectives",
+    "approval-rules",
+    "policy-versions",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -77,6 +79,10 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/vulnerabilities/1/patch-release/"),
     ("patch", "/api/v1/patch-sla-policies/critical/"),
     ("post", "/api/v1/notifications/1/read/"),
+    ("post", "/api/v1/approval-rules/"),
+    ("patch", "/api/v1/approval-rules/1/"),
+    ("get", "/api/v1/policy-versions/1/"),
+    ("get", "/api/v1/releases/REL-2026-0001/policy/"),
     ("post", "/api/v1/cab-meetings/"),
     ("post", "/api/v1/cab-meetings/1/build-agenda/"),
     ("post", "/api/v1/agenda-items/1/votes/"),

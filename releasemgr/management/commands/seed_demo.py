@@ -24,6 +24,7 @@ DEMO_AREAS = [
     "scheduling.demo_reservations",
     "scheduling.freeze_exceptions",
     "scheduling.patching",
+    "governance.demo_policy",
     "governance.demo_register",
     "governance.demo_cab",
     "governance.demo_changes",
