@@ -251,6 +251,13 @@ CELERY_BEAT_SCHEDULE["escalate-late-defects"] = {
 EVIDENCE_DIR = Path(env_str("EVIDENCE_DIR", str(VAR_DIR / "evidence")))
 # An emergency change must be reviewed within this many days of its approval.
 EMERGENCY_RETROSPECTIVE_DAYS = env_int("EMERGENCY_RETROSPECTIVE_DAYS", 5)
+# How often owners and authors of emergency changes with overdue reviews are reminded.
+RETROSPECTIVE_CHECK_SECONDS = env_int("RETROSPECTIVE_CHECK_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["notify-overdue-retrospectives"] = {
+    "task": "governance.tasks.notify_overdue_retrospectives_task",
+    "schedule": RETROSPECTIVE_CHECK_SECONDS,
+    "options": {"expires": RETROSPECTIVE_CHECK_SECONDS},
+}
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")
