@@ -219,7 +219,20 @@ class CabAgendaView(_MeetingAction):
 
 class CabReorderView(_MeetingAction):
     def act(self, request, meeting):
+        """``items`` lists every item in the new order, or ``move`` an item ``up`` or ``down``."""
         ids = request.POST.getlist("items")
+        move = request.POST.get("move", "")
+        if move:
+            ids = [
+                str(pk)
+                for pk in meeting.items.order_by("position", "pk").values_list("pk", flat=True)
+            ]
+            if move not in ids:
+                raise cab.InvalidInput("That item is not on this agenda.")
+            at = ids.index(move)
+            to = at - 1 if request.POST.get("direction") == "up" else at + 1
+            if 0 <= to < len(ids):
+                ids[at], ids[to] = ids[to], ids[at]
         if not all(i.isdigit() for i in ids):
             raise cab.InvalidInput("Agenda items are given by their numbers.")
         cab.reorder(meeting, request.user, ids)

@@ -334,3 +334,22 @@ def test_the_release_page_links_the_agenda_items_it_is_on(client, carol, running
     body = response.content.decode()
     assert 'data-testid="cab-line"' in body
     assert running["item"].get_absolute_url() in body
+
+
+def test_the_chair_moves_an_item_up_the_agenda(client, alice, dave, catalog, running):
+    later = submitted(dave, catalog, days=9)
+    m = running["meeting"]
+    second = cab.add_item(m, later, alice)
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("cab_meeting_reorder", args=[m.pk]), {"move": second.pk, "direction": "up"}
+    )
+    unknown = client.post(reverse("cab_meeting_reorder", args=[m.pk]), {"move": 999999})
+
+    assert response.status_code == 302
+    assert list(m.items.order_by("position").values_list("pk", flat=True)) == [
+        second.pk,
+        running["item"].pk,
+    ]
+    assert unknown.status_code == 400
