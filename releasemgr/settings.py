@@ -180,6 +180,8 @@ SPECTACULAR_SETTINGS = {
         "RegisterKindEnum": "governance.choices.RegisterKind",
         "RegisterStatusEnum": "governance.choices.RegisterStatus",
         "EvidenceStatusEnum": "governance.choices.EvidenceStatus",
+        "DefectStatusEnum": "governance.choices.DefectStatus",
+        "DecisionKindEnum": "governance.choices.DecisionKind",
         "MeetingKindEnum": "governance.choices.MeetingKind",
         "MeetingStatusEnum": "governance.choices.MeetingStatus",
         "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
