@@ -33,13 +33,7 @@ class ApprovalRuleForm(BootstrapFormMixin, forms.ModelForm):
     customer_facing = forms.NullBooleanField(
         required=False,
         label="Customer-facing",
-        widget=forms.Select(
-            choices=[
-                ("unknown", "Either"),
-                ("true", "Only releases shipping a customer-facing service"),
-                ("false", "Only releases shipping no customer-facing service"),
-            ]
-        ),
+        widget=forms.NullBooleanSelect(),
     )
     approvers = forms.JSONField(required=False, widget=forms.HiddenInput)
     note = forms.CharField(
@@ -70,6 +64,11 @@ class ApprovalRuleForm(BootstrapFormMixin, forms.ModelForm):
         self.approver_rows = approver_rows
         for name in ("change_types", "touches", "active"):
             self.fields[name].widget.attrs["class"] = "form-check-input"
+        self.fields["customer_facing"].widget.choices = [
+            ("unknown", "Either"),
+            ("true", "Only releases shipping a customer-facing service"),
+            ("false", "Only releases shipping no customer-facing service"),
+        ]
         self.fields["min_band"].choices = [("", "Any band")] + list(
             self.fields["min_band"].choices
         )[1:]

@@ -285,3 +285,19 @@ def test_a_cab_member_who_authored_a_release_sees_approve_disabled(client, carol
 
     assert f"carol authored {own.key} and cannot approve it" in body
     assert 'data-testid="approve-button" disabled' in body
+
+
+def test_the_edit_form_shows_the_rule_as_saved(client, olivia):
+    saved = rule(
+        "Customer-facing",
+        [("product_owner", 1)],
+        olivia,
+        customer_facing=True,
+        touches=["payments"],
+    )
+    client.force_login(olivia)
+
+    form = client.get(reverse("approval_rule_edit", args=[saved.pk])).context["form"]
+
+    assert 'value="true" selected' in str(form["customer_facing"])
+    assert form["touches"].value() == ["payments"]
