@@ -94,26 +94,28 @@ class Coverage:
         return len(self.blocking) + len(self.accepted)
 
 
-def coverage(release, at: datetime | None = None) -> Coverage:
-    """Two queries: the release's open critical/high defects, and its acceptances with the
-    defects each lists."""
+def coverage(release, at: datetime | None = None, *, defects=None, acceptances=None) -> Coverage:
+    """Two queries at most: the release's open critical/high defects (unless ``defects``, the
+    release's defects, is given) and, when there are any, its acceptances with the defects
+    each lists (unless ``acceptances`` is given, prefetched the same way)."""
     at = at or timezone.now()
-    defects = list(
-        Defect.objects.filter(
+    if defects is None:
+        defects = Defect.objects.filter(
             release=release, status=DefectStatus.OPEN, severity__in=BLOCKING_SEVERITIES
         ).order_by("severity", "created", "pk")
-    )
+    found = [d for d in defects if d.is_blocking]
     result = Coverage()
-    if not defects:
+    if not found:
         return result
-    acceptances = list(
-        RiskAcceptance.objects.filter(release=release)
-        .select_related("accepted_by")
-        .prefetch_related("defects")
-        .order_by("-expires_at", "-pk")
-    )
-    for defect in defects:
-        listing = [a for a in acceptances if any(d.pk == defect.pk for d in a.defects.all())]
+    if acceptances is None:
+        acceptances = (
+            RiskAcceptance.objects.filter(release=release)
+            .select_related("accepted_by")
+            .prefetch_related("defects")
+        )
+    ordered = sorted(acceptances, key=lambda a: (a.expires_at, a.pk), reverse=True)
+    for defect in found:
+        listing = [a for a in ordered if any(d.pk == defect.pk for d in a.defects.all())]
         active = next((a for a in listing if acceptance_state(a, at) == "active"), None)
         if active is not None:
             result.accepted.append((defect, active))
@@ -134,10 +136,12 @@ def _name(defect: Defect) -> str:
     return f"{ref}'{defect.title}' ({defect.get_severity_display().lower()})"
 
 
-def check_open_defects(release, at: datetime | None = None) -> Reason:
-    """The gate's ``open_defects`` check. Someone must act to clear it (it never waits)."""
+def check_open_defects(release, at: datetime | None = None, **known) -> Reason:
+    """The gate's ``open_defects`` check. Someone must act to clear it (it never waits).
+
+    ``known`` passes ``defects``/``acceptances`` already loaded on to ``coverage``."""
     at = at or timezone.now()
-    cover = coverage(release, at)
+    cover = coverage(release, at, **known)
     data = {
         "blocking": [d.pk for d in cover.blocking],
         "accepted": [d.pk for d, _a in cover.accepted],

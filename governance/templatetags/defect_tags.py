@@ -5,10 +5,34 @@ from django.utils import timezone
 
 from governance import defects
 from governance.filtersets_defects import blocking_q
-from governance.forms_defects import AcceptanceForm, DelayForm
+from governance.forms_defects import AcceptanceForm
 from governance.models import Defect
 
 register = template.Library()
+
+
+class ReleaseDefects(list):
+    """A release's defects (the tab's badge counts the open ones)."""
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for d in self if d.status == "open")
+
+
+def _load(release) -> ReleaseDefects:
+    """Loaded once per page: the tab's badge and the panel share the list."""
+    cached = getattr(release, "_defect_list", None)
+    if cached is None:
+        cached = release._defect_list = ReleaseDefects(
+            release.defects.select_related("reported_by").order_by("status", "severity", "-created")
+        )
+    return cached
+
+
+@register.simple_tag
+def release_defects(release) -> ReleaseDefects:
+    """``{% release_defects release as found %}``: load them once for the tab and the panel."""
+    return _load(release)
 
 
 @register.inclusion_tag("governance/defect_panel.html", takes_context=True)
@@ -16,20 +40,21 @@ def defect_panel(context, release):
     """The release's defects, the gate's ``open_defects`` verdict, its acceptances, and the two
     ways out for those allowed: delay (new dates and a reason) and accept the residual risk.
 
-    Five queries: defects, the verdict's two, the acceptances with their defects.
+    One query for the defects (shared with ``release_defects``); two more (the acceptances
+    with their defects) when there are any.
     """
     user = context["request"].user
     now = timezone.now()
-    found = list(
-        release.defects.select_related("reported_by").order_by("status", "severity", "-created")
+    found = _load(release)
+    acceptances = (
+        list(release.risk_acceptances.select_related("accepted_by").prefetch_related("defects"))
+        if found
+        else []
     )
-    verdict = defects.check_open_defects(release, now)
+    verdict = defects.check_open_defects(release, now, defects=found, acceptances=acceptances)
     blocking = set(verdict.data.get("blocking", []))
     for defect in found:
         defect.blocks = defect.pk in blocking
-    acceptances = list(
-        release.risk_acceptances.select_related("accepted_by").prefetch_related("defects")
-    )
     for acceptance in acceptances:
         acceptance.state = defects.acceptance_state(acceptance, now)
     finished = release.state in defects.FINISHED_STATES
@@ -46,19 +71,12 @@ def defect_panel(context, release):
         "can_add": user.has_perm(defects.ADD_PERMISSION) and not finished,
         "can_delay": can_delay,
         "can_accept": can_accept,
-        "delay_form": DelayForm() if can_delay else None,
         "accept_form": AcceptanceForm(release=release, initial={"defects": list(blocking)})
         if can_accept
         else None,
         "max_days": defects.max_acceptance_days(),
         "csrf_token": context.get("csrf_token"),
     }
-
-
-@register.simple_tag
-def release_defect_count(release) -> int:
-    """Open defects of a release (for the tab's badge). One query."""
-    return release.defects.filter(status="open").count()
 
 
 ESCALATED_LIMIT = 20
