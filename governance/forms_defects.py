@@ -101,7 +101,7 @@ class AcceptanceForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
             self.fields["defects"].queryset = Defect.objects.filter(
                 release=release, status=DefectStatus.OPEN
             ).order_by("severity", "created")
-        self.fields["defects"].widget.attrs.pop("class", None)
+        self.fields["defects"].widget.attrs["class"] = "form-check-input"
         self.fields["defects"].label_from_instance = lambda d: (
             f"{d.get_severity_display()}: {d.title}" + (f" ({d.reference})" if d.reference else "")
         )
