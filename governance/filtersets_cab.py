@@ -23,7 +23,7 @@ class CabMeetingFilterSet(django_filters.FilterSet):
 
 
 class AgendaItemFilterSet(django_filters.FilterSet):
-    meeting = django_filters.NumberFilter(field_name="meeting_id", label="Meeting")
+    meeting = django_filters.ModelChoiceFilter(queryset=CabMeeting.objects.all(), label="Meeting")
     release = django_filters.CharFilter(field_name="release__key", label="Release")
     outcome = django_filters.ChoiceFilter(choices=AgendaOutcome.choices, label="Outcome")
 
@@ -33,8 +33,10 @@ class AgendaItemFilterSet(django_filters.FilterSet):
 
 
 class VoteFilterSet(django_filters.FilterSet):
-    item = django_filters.NumberFilter(field_name="item_id", label="Agenda item")
-    meeting = django_filters.NumberFilter(field_name="item__meeting_id", label="Meeting")
+    item = django_filters.ModelChoiceFilter(queryset=AgendaItem.objects.all(), label="Agenda item")
+    meeting = django_filters.ModelChoiceFilter(
+        field_name="item__meeting", queryset=CabMeeting.objects.all(), label="Meeting"
+    )
     release = django_filters.CharFilter(field_name="item__release__key", label="Release")
     voter = django_filters.CharFilter(field_name="voter__username", label="Voter")
     choice = django_filters.ChoiceFilter(choices=VoteChoice.choices, label="Choice")

@@ -77,13 +77,6 @@ class ReleaseForm(BootstrapFormMixin, forms.ModelForm):
         )
         # Optional so scripts and older forms that do not send it keep the current strategy.
         self.fields["planned_strategy"].required = False
-
-    def clean_planned_strategy(self):
-        return (
-            self.cleaned_data.get("planned_strategy")
-            or self.instance.planned_strategy
-            or DeploymentStrategy.ROLLING
-        )
         self.fields["owner"].queryset = _users()
         self.fields["owner"].help_text = "Who is accountable for this release (defaults to you)."
         zone = timezone.get_current_timezone_name()
@@ -91,6 +84,13 @@ class ReleaseForm(BootstrapFormMixin, forms.ModelForm):
             self.fields[name].help_text = f"Time zone: {zone}."
         self.fields["version"].help_text = "e.g. 1.4.2, 2.0.0-rc.1 or v3.1"
         self.fields["rollback_plan"].help_text = "How to undo the change if it fails in production."
+
+    def clean_planned_strategy(self):
+        return (
+            self.cleaned_data.get("planned_strategy")
+            or self.instance.planned_strategy
+            or DeploymentStrategy.ROLLING
+        )
 
 
 class ReleaseServiceRowForm(BootstrapFormMixin, forms.Form):

@@ -145,7 +145,6 @@ class DraftMinutesSerializer(serializers.Serializer):
 def _responses(ok, forbidden="Not the chair (or a release manager).", conflict="Wrong status."):
     return {
         200: ok,
-        400: OpenApiResponse(RefusalSerializer, description="Bad input."),
         403: OpenApiResponse(RefusalSerializer, description=forbidden),
         409: OpenApiResponse(RefusalSerializer, description=conflict),
     }
@@ -250,7 +249,6 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
         request=VoteBodySerializer,
         responses={
             201: VoteSerializer,
-            400: OpenApiResponse(RefusalSerializer, description="Bad input (no reason to reject)."),
             403: OpenApiResponse(
                 RefusalSerializer,
                 description="Not an attendee, or refused by the approval policy / "

@@ -151,8 +151,17 @@ def release_detail_context(request, release: Release, **extra) -> dict:
             :RECENT_GATE_DECISIONS
         ]
     )
+    # Approve/reject the policy or segregation of duties refuses stay visible, disabled, with why.
+    refused = (
+        " ".join(may_decide.messages()) if may_decide is not None and not may_decide.allowed else ""
+    )
     actions = [
-        {"name": t.name, "label": t.label, "style": ACTION_STYLES.get(t.name, "btn-secondary")}
+        {
+            "name": t.name,
+            "label": t.label,
+            "style": ACTION_STYLES.get(t.name, "btn-secondary"),
+            "refused": refused if t.name in ("approve", "reject") else "",
+        }
         for t in lifecycle.available_actions(release, user)
     ]
     start = lifecycle.TRANSITIONS["start_deployment"]

@@ -97,7 +97,8 @@ class DecisionSerializer(serializers.Serializer):
 class RefusalSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
-    checks = serializers.ListField(child=serializers.DictField())
+    # Only rule-based refusals carry checks; a missing role or a wrong state may not.
+    checks = serializers.ListField(child=serializers.DictField(), required=False)
 
 
 DECIDE_SCHEMA = {

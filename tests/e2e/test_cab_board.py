@@ -88,8 +88,9 @@ def test_cab_member_votes_on_the_board_and_the_author_is_refused(live_server, pa
     log_in(page, base, "dave")
     page.goto(f"{base}/releases/{facets.key}/")
     actions = page.get_by_test_id("release-actions")
-    actions.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("alert").filter(has_text="cannot approve")).to_be_visible()
+    # The Approve button is there but refused, with the segregation-of-duties reason.
+    expect(actions.get_by_role("button", name="Approve")).to_be_disabled()
+    expect(page.get_by_test_id("approve-refused")).to_contain_text("cannot approve")
     expect(page.get_by_test_id("release-title").locator("[data-state]")).to_have_attribute(
         "data-state", "submitted"
     )

@@ -145,6 +145,8 @@ def test_the_export_is_csv_by_default_and_json_on_request(api_client, audrey, al
     assert default.content == as_csv.content
     assert [e["id"] for e in as_json.json()] == [entry.pk]
     assert client.get("/api/v1/register/export/?kind=rumour").status_code == 400
+    unknown = client.get("/api/v1/register/export/?format=xlsx")
+    assert unknown.status_code == 400 and "csv or json" in unknown.json()["format"]
 
 
 def test_the_list_endpoint_stays_within_a_fixed_number_of_queries(

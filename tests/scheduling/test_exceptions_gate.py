@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from governance.models import ChangeModel
 from releases import gate, lifecycle
 from releases.choices import ChangeType
 from releases.models import Deployment
@@ -188,13 +189,20 @@ def test_an_exception_for_another_release_does_not_help(
 def test_a_change_type_the_window_allows_passes_without_an_exception(
     payments, environments, pipeline, dave, carol
 ):
-    standard = builders.approve(
-        ReleaseFactory(
-            author=dave, change_type=ChangeType.STANDARD, services=[(payments, "1.4.2")]
-        ),
-        dave,
-        carol,
+    model = ChangeModel.objects.create(
+        slug="flag-toggle", name="Flag toggle", steps="Flip the flag", risk_ceiling="critical"
     )
+    model.services.set([payments])
+    standard = ReleaseFactory(
+        author=dave,
+        change_type=ChangeType.STANDARD,
+        change_model=model,
+        services=[(payments, "1.4.2")],
+    )
+    # A standard change that fits its pre-approved model is approved when submitted.
+    lifecycle.submit(standard, dave)
+    standard.refresh_from_db()
+    assert standard.state == "approved"
     window("Holiday freeze", allowed_change_types=["standard", "emergency"])
 
     result = ask_gate(payments, environments, pipeline)
