@@ -204,7 +204,9 @@ def change_status(entry: RegisterEntry, user, status: str, note: str) -> Registe
             [Reason("invalid", False, "A note is required.", {"field": "note"})],
         )
     with transaction.atomic():
-        locked = with_related(RegisterEntry.objects.select_for_update()).get(pk=entry.pk)
+        locked = with_related(RegisterEntry.objects.select_for_update(of=("self",))).get(
+            pk=entry.pk
+        )
         reasons = may_change_status(locked, user, status)
         failed = [r for r in reasons if not r.passed]
         if any(r.code != "transition" for r in failed):
