@@ -75,7 +75,7 @@ def demo(users: dict, envs: dict) -> None:
     now = timezone.now().replace(second=0, microsecond=0)
 
     # Last week's CAB: held, decided, closed with minutes.
-    payouts = _release(users, "Payouts retry tuning", "1.13.0", "payouts-batch", days=2)
+    payouts = _release(users, "Payouts retry tuning", "1.12.1", "payouts-batch", days=2)
     agent = _release(users, "Observability agent 2.0", "2.0.0", "observability-agent", days=4)
     held_at = (now - timedelta(days=7)).replace(hour=10, minute=0)
     last = _meeting(

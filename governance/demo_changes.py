@@ -4,20 +4,23 @@
 - the sensitive areas of the services that implement access control, audit trails,
   payments and personal data (the approval policy matches on them);
 - the risk configuration row (default weights and bands);
-- emergency retrospectives: one for every approved emergency change (open), and an
-  emergency session fix approved a week ago whose review is overdue.
+- emergency retrospectives: approving an emergency change opens its review (the lifecycle
+  does), so every approved demo emergency change has one and no unapproved one has; an
+  emergency session fix approved a week ago has a review that is overdue.
+
+``groundwork`` (models, sensitive areas, risk configuration) runs before ``seed_demo``
+submits its first release, so the risk scored and the rules matched at submission are real.
 """
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 from django.utils import timezone
 
 from governance import change_types
+from governance.demo_policy import approve_as_required
 from governance.models import ChangeModel, Retrospective, RiskConfig
-from releasemgr.decisions import DomainError
 from releases import lifecycle
 from releases.choices import ChangeType, ReleaseKind, ReleaseState
 from releases.models import Release, ReleaseService, Service
@@ -63,7 +66,7 @@ SENSITIVE_AREAS = {
     "user-profile": ["personal_data"],
 }
 
-OVERDUE_RELEASE = ("Session cookie hardening", "5.0.2")
+OVERDUE_RELEASE = ("Session cookie hardening", "4.9.1")
 RETRO_STATES = (
     ReleaseState.APPROVED,
     ReleaseState.DEPLOYING,
@@ -119,31 +122,36 @@ def _overdue_emergency(users) -> None:
         planned_start=start,
         planned_end=start + timedelta(hours=1),
         description="Session cookies lacked SameSite=strict; fixed the same night.",
-        rollback_plan="Redeploy 5.0.1.",
+        rollback_plan="Redeploy 4.9.0.",
         touches=["access_control"],
     )
     release.save_with_reason("created", user=users["developer"])
     ReleaseService.objects.create(
         release=release, service=Service.objects.get(slug="auth-service"), version=version
     )
-    # Through the lifecycle like a real one; the emergency CAB may want two approvers.
-    with contextlib.suppress(DomainError):
-        lifecycle.submit(release, users["developer"], "Session hijack risk reported by security")
-        for approver in (users["cab_member"], users["cab_member2"]):
-            release.refresh_from_db()
-            if release.state != ReleaseState.SUBMITTED:
-                break
-            lifecycle.approve(release, approver, "Emergency: fix tonight, review afterwards.")
-    retro = change_types.open_retrospective(release, users["cab_member"])
+    # Through the lifecycle like a real one: the emergency CAB member and, as it touches
+    # access control, the compliance officer; the last approval opens the review.
+    lifecycle.submit(release, users["developer"], "Session hijack risk reported by security")
+    approve_as_required(
+        release,
+        [users["cab_member"], users["compliance_officer"], users["cab_member2"]],
+        "Emergency: fix tonight, review afterwards.",
+    )
     # It was approved a week ago: its review is two days late.
-    Retrospective.objects.filter(pk=retro.pk).update(due_at=timezone.now() - timedelta(days=2))
+    Retrospective.objects.filter(release=release).update(due_at=timezone.now() - timedelta(days=2))
 
 
-def demo(users, envs) -> None:
+def groundwork(users) -> None:
+    """What the risk score and the policy read, written before any demo submission."""
     _change_models(users)
     _sensitive_areas(users)
     RiskConfig.current()
+
+
+def demo(users, envs) -> None:
+    groundwork(users)
     _overdue_emergency(users)
+    # Approving opens the review; this only covers emergency changes approved before that.
     for release in Release.objects.filter(
         change_type=ChangeType.EMERGENCY, state__in=RETRO_STATES, retrospective__isnull=True
     ):

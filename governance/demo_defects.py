@@ -1,6 +1,8 @@
 """Demo late defects (run by ``seed_demo``; idempotent): a payouts release planned in two days,
-submitted, with an escalated high defect that blocks it, a high defect whose residual risk the
-product owner accepted for a week, and a resolved critical one."""
+approved by the CAB, then found to have an escalated high defect that blocks it, a high defect
+whose residual risk the product owner accepted for a week, and a resolved critical one. The
+pipeline then asks the gate about its version (payouts-batch 1.13.0, unique among the demo
+releases) for dev, where it could otherwise go: prevented, only ``open_defects`` failing."""
 
 from datetime import timedelta
 
@@ -8,8 +10,9 @@ from django.utils import timezone
 
 from governance import defects, jobs_defects
 from governance.choices import DefectStatus
+from governance.demo_policy import approve_as_required
 from governance.models import Defect
-from releases import lifecycle
+from releases import gate, lifecycle
 from releases.models import Release, ReleaseService, Service
 
 NAME = "Payouts batch retries"
@@ -35,11 +38,15 @@ def demo(users: dict, envs: dict) -> None:
             planned_start=start,
             planned_end=start + timedelta(hours=2),
             description="Retry failed payouts with backoff instead of a manual re-run.",
-            rollback_plan="Redeploy 1.12.0; retries stop, failed payouts wait for the manual run.",
+            rollback_plan="Redeploy 1.12.1; retries stop, failed payouts wait for the manual run.",
         )
         release.save_with_reason("created", user=developer)
         ReleaseService.objects.create(release=release, service=service, version="1.13.0")
         lifecycle.submit(release, developer, "Ready for CAB")
+        approvers = [users.get(r) for r in ("cab_member2", "cab_member", "compliance_officer")]
+        approve_as_required(
+            release, [u for u in approvers if u is not None], "Backoff is safer than re-runs."
+        )
     staging = envs.get("staging")
     defects.report_defect(
         release,
@@ -78,3 +85,5 @@ def demo(users: dict, envs: dict) -> None:
     )
     # The escalation job tells the owner and the service's owners about the blocking one.
     jobs_defects.run()
+    if users.get("pipeline") is not None and envs.get("dev") is not None:
+        gate.ask(service, "1.13.0", envs["dev"], users["pipeline"])

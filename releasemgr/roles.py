@@ -106,8 +106,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("governance.cabmeeting", "governance.agendaitem", "governance.changemodel"),
         "add:governance.vote",
         "change:governance.retrospective",
-        "change:governance.approvalrule",
-        "add:governance.approvalrule",
+        # Not the approval rules: those who approve under the policy do not write it.
     ],
     COMPLIANCE_OFFICER: [
         _READ_ALL,

@@ -98,18 +98,27 @@ def test_deleting_a_rule_publishes_a_version_without_it(api_client, olivia):
     assert PolicyVersion.objects.get(number=2).rules == []
 
 
-@pytest.mark.parametrize(("persona", "status"), [("carol", 201), ("alice", 403), ("audrey", 403)])
+@pytest.mark.parametrize(
+    ("persona", "status"), [("olivia", 201), ("carol", 403), ("alice", 403), ("audrey", 403)]
+)
 def test_who_may_create_rules_through_the_api(api_client, request, persona, status):
     response = api_client(request.getfixturevalue(persona)).post(RULES, HIGH_RISK, format="json")
 
     assert response.status_code == status
 
 
-def test_a_cab_member_may_not_delete_rules(api_client, carol, olivia):
+def test_a_cab_member_may_not_write_the_policy_they_approve_under(api_client, carol, olivia):
     saved = rule("High risk", [("cab_member", 2)], olivia)
+    cab = api_client(carol)
+    before = counts()
 
-    assert api_client(carol).delete(f"{RULES}{saved.pk}/").status_code == 403
-    assert ApprovalRule.objects.filter(pk=saved.pk).exists()
+    created = cab.post(RULES, {**HIGH_RISK, "name": "CAB's own rule"}, format="json")
+    changed = cab.patch(f"{RULES}{saved.pk}/", {"approvers": []}, format="json")
+    deleted = cab.delete(f"{RULES}{saved.pk}/")
+
+    assert (created.status_code, changed.status_code, deleted.status_code) == (403, 403, 403)
+    assert counts() == before
+    assert ApprovalRule.objects.get().approvers == [{"group": "cab_member", "count": 2}]
 
 
 def test_the_rule_list_filters_by_group(api_client, audrey, olivia):

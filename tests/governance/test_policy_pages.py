@@ -1,8 +1,11 @@
 """Approval policy pages: rules, versions, the preview, and the release's Approvals tab."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from governance import policy
 from governance.models import ApprovalRule, DecisionRecord, PolicyVersion
 from releases import lifecycle
 from tests.factories import ReleaseFactory
@@ -64,15 +67,29 @@ def test_every_role_reads_the_policy_pages(client, request, persona, olivia):
 
 @pytest.mark.parametrize(
     ("persona", "status"),
-    [("olivia", 302), ("carol", 302), ("alice", 403), ("dave", 403), ("audrey", 403)],
+    [("olivia", 302), ("carol", 403), ("alice", 403), ("dave", 403), ("audrey", 403)],
 )
-def test_compliance_officers_and_cab_members_create_rules(client, request, persona, status):
+def test_only_compliance_officers_create_rules(client, request, persona, status):
     client.force_login(request.getfixturevalue(persona))
 
     response = post_rule(client, CREATE)
 
     assert response.status_code == status
     assert ApprovalRule.objects.filter(name="High risk").exists() is (status == 302)
+
+
+def test_a_cab_member_gets_403_on_the_rule_create_and_edit_pages(client, carol, olivia):
+    saved = rule("Normal changes", [("cab_member", 1)], olivia)
+    client.force_login(carol)
+    before = counts()
+
+    pages = [CREATE, reverse("approval_rule_edit", args=[saved.pk])]
+
+    assert [client.get(url).status_code for url in pages] == [403, 403]
+    assert post_rule(client, CREATE).status_code == 403
+    assert post_rule(client, pages[1], approvers=(("cab_member", "3"),)).status_code == 403
+    assert counts() == before
+    assert ApprovalRule.objects.get().approvers == [{"group": "cab_member", "count": 1}]
 
 
 def test_only_a_compliance_officer_deletes_a_rule(client, carol, olivia):
@@ -85,10 +102,9 @@ def test_only_a_compliance_officer_deletes_a_rule(client, carol, olivia):
     assert client.post(delete).status_code == 302
     assert not ApprovalRule.objects.exists()
     assert PolicyVersion.objects.get(number=2).rules == []
-    assert (
-        DecisionRecord.objects.order_by("-sequence")
-        .first()
-        .summary.startswith("Approval policy v2 published: removed “Normal changes”.")
+    # The page's note names the rule: it is said once, not "removed “X”. olivia deleted “X”".
+    assert DecisionRecord.objects.order_by("-sequence").first().summary == (
+        "Approval policy v2 published: olivia deleted “Normal changes”."
     )
 
 
@@ -143,7 +159,38 @@ def test_editing_a_rule_records_what_changed_and_the_version_diff(client, olivia
     version = PolicyVersion.objects.get(number=2)
     page = client.get(version.get_absolute_url()).content.decode()
     assert "changed</span> <strong>High risk</strong>" in page
-    assert "<code>approvers</code>" in page
+    assert (
+        '<span class="text-muted">approvers:</span> <del class="text-danger">2 × cab_member</del>'
+        ' → <ins class="text-success">3 × cab_member</ins>'
+    ) in page
+    assert "{'group'" not in page
+
+
+def diff_line(page: str, field: str) -> str:
+    """One changed field of the version diff, as text ("change types: normal → …")."""
+    found = re.search(rf'<div class="small" data-field="{field}">(.*?)</div>', page)
+    assert found, f"no {field} line in the diff"
+    return re.sub(r"<[^>]+>", "", found.group(1)).replace("&gt;", ">")
+
+
+def test_the_version_diff_shows_change_types_touches_and_flags_in_words(client, olivia):
+    saved = rule("Risky", [("cab_member", 1)], olivia, change_types=["normal"], position=30)
+    saved.change_types = ["normal", "emergency"]
+    saved.touches = ["access_control", "audit_trail"]
+    saved.customer_facing = True
+    saved.min_band = "high"
+    saved.active = False
+    saved.save_with_reason("widened", user=olivia)
+    version = policy.publish(olivia, "widened")
+    client.force_login(olivia)
+
+    page = client.get(version.get_absolute_url()).content.decode()
+
+    assert diff_line(page, "change_types") == "change types: normal → normal, emergency"
+    assert diff_line(page, "touches") == "touches: any → access control, audit trails"
+    assert diff_line(page, "customer_facing") == "customer-facing: any → yes"
+    assert diff_line(page, "min_band") == "risk band from: any → high"
+    assert diff_line(page, "active") == "active: yes → no"
 
 
 def test_a_rule_naming_a_missing_group_shows_a_clear_error_and_writes_nothing(client, olivia):

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from governance.demo_policy import approve_as_required
 from releasemgr.roles import ALL_ROLES, sync_roles
 from releases import gate, lifecycle
 from releases.choices import ChangeType, ReleaseKind, ScopeDecision, ScopeKind
@@ -16,6 +17,14 @@ from releases.models import Release, ReleaseService, ScopeItem, Service, Service
 from scheduling.models import Environment, FreezeWindow
 
 DEMO_PASSWORD = "demo-password"
+
+# Modules with a ``groundwork(users)`` function, run in this order BEFORE the releases: the
+# risk configuration, the services' sensitive areas and the approval rules must exist when the
+# first demo release is submitted, or its submission freezes the one-CAB-member fallback.
+GROUNDWORK = [
+    "governance.demo_changes",
+    "governance.demo_policy",
+]
 
 # Modules with a ``demo(users, envs)`` function, run in this order after the releases.
 DEMO_AREAS = [
@@ -101,6 +110,9 @@ class Command(BaseCommand):
             users = self._users()
             self._catalog(users)
             envs = self._environments()
+        for area in GROUNDWORK:
+            with transaction.atomic():
+                importlib.import_module(area).groundwork(users)
         if not Release.objects.exists():
             self._releases(users, envs)
             self.stdout.write(self.style.SUCCESS("Demo releases created."))
@@ -306,6 +318,8 @@ class Command(BaseCommand):
             users["cab_member2"],
             users["pipeline"],
         )
+        # Who the frozen policy may ask, in the order they are asked after the first approver.
+        board = [cab, cab2, users["product_owner"], users["compliance_officer"]]
         scope = [
             (
                 "Saved cards at checkout",
@@ -351,7 +365,7 @@ class Command(BaseCommand):
             users, "Catalog search ranking", "3.1.0", [("catalog-service", "3.1.0")], days=3
         )
         lifecycle.submit(r, dev)
-        lifecycle.approve(r, cab, "Low risk, good test evidence.")
+        approve_as_required(r, board, "Low risk, good test evidence.")
         gate.ask(Service.objects.get(slug="catalog-service"), "3.1.0", envs["production"], pipe)
         # deploying: through dev and test, staging next
         r = self._release(
@@ -363,7 +377,7 @@ class Command(BaseCommand):
             days=1,
         )
         lifecycle.submit(r, dev)
-        lifecycle.approve(r, cab2, "Security patch, expedite.")
+        approve_as_required(r, [cab2, *board], "Security patch, expedite.")
         self._deploy(r, envs, users, ["dev", "test"])
         # deployed to production
         r = self._release(
@@ -374,7 +388,7 @@ class Command(BaseCommand):
             days=-2,
         )
         lifecycle.submit(r, dev)
-        lifecycle.approve(r, cab)
+        approve_as_required(r, board)
         self._deploy(r, envs, users, ["dev", "test", "staging", "production"])
         # closed
         r = self._release(
@@ -412,7 +426,7 @@ class Command(BaseCommand):
             days=-5,
         )
         lifecycle.submit(r, dev)
-        lifecycle.approve(r, cab2, "Emergency fix for rounding errors.")
+        approve_as_required(r, [cab2, *board], "Emergency fix for rounding errors.")
         self._deploy(r, envs, users, ["dev", "test", "staging", "production"], final="rolled_back")
         # A freeze around a peak trading weekend, starting soon, covering production.
         now = timezone.now().replace(minute=0, second=0, microsecond=0)
