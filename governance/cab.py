@@ -17,7 +17,7 @@ on the release page. Web pages, the API and the demo data call these functions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -306,7 +306,33 @@ def reorder(meeting: CabMeeting, user, item_ids: Iterable[int]) -> None:
 # --- running the meeting ---------------------------------------------------------------------
 
 
+# A meeting started more than this before its scheduled time is "early": allowed (a CAB may
+# meet sooner), but the chair is warned and the minutes say when it was really held.
+EARLY_START_GRACE = timedelta(minutes=30)
+
+
+def early_by(meeting: CabMeeting, at: datetime | None = None) -> timedelta | None:
+    """How long before its scheduled time the meeting starts (or started) ``at`` (default now),
+    if that is more than ``EARLY_START_GRACE``; otherwise ``None``."""
+    at = at or timezone.now()
+    ahead = meeting.scheduled_at - at
+    return ahead if ahead > EARLY_START_GRACE else None
+
+
+def held_at(meeting: CabMeeting) -> datetime:
+    """When the meeting was really held: the history row that moved it to in progress, else
+    (never started) its scheduled time."""
+    started = (
+        meeting.history.filter(status=MeetingStatus.IN_PROGRESS)
+        .order_by("history_date", "history_id")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    return started or meeting.scheduled_at
+
+
 def start(meeting: CabMeeting, user) -> CabMeeting:
+    """Start a scheduled meeting (votes open). Starting early is allowed: see ``early_by``."""
     with transaction.atomic():
         locked = _lock_meeting(meeting)
         _require_runner(locked, user, "start the meeting")
@@ -367,8 +393,10 @@ def _follow_release(item: AgendaItem, user) -> None:
     _record_outcome(
         item,
         user,
-        f"CAB '{item.meeting.title}' {outcome} {release.key}"
-        + (f" with conditions: {item.conditions}" if item.conditions else "."),
+        decision_log.sentence(
+            f"CAB '{item.meeting.title}' {outcome} {release.key}"
+            + (f" with conditions: {item.conditions}" if item.conditions else "")
+        ),
     )
 
 
@@ -450,9 +478,11 @@ def _cast_vote(item, user, choice, conditions, comment) -> Vote:
     decision_log.append(
         DecisionKind.VOTE,
         choice,
-        f"{user.get_username()} voted {choice} on {item.release.key} in '{meeting.title}'"
-        + (f" with conditions: {conditions}" if conditions else "")
-        + (f" — {comment}" if comment else "."),
+        decision_log.sentence(
+            f"{user.get_username()} voted {choice} on {item.release.key} in '{meeting.title}'"
+            + (f" with conditions: {decision_log.clause(conditions)}" if conditions else "")
+            + (f" — {comment}" if comment else "")
+        ),
         actor=user,
         release=item.release,
         subject=f"vote:{vote.pk}",
@@ -460,6 +490,31 @@ def _cast_vote(item, user, choice, conditions, comment) -> Vote:
     )
     _follow_release(item, user)
     return vote
+
+
+def where_it_stands(release: Release) -> str:
+    """After a vote: the release's new state, or what approvals it still needs (from the
+    approval policy), e.g. "REL-1 still needs 1 product_owner approval."."""
+    from governance import policy
+
+    if release.state == ReleaseState.APPROVED:
+        return f"{release.key} is now approved."
+    if release.state == ReleaseState.REJECTED:
+        return (
+            f"{release.key} is now rejected: one reject from an authorised approver rejects "
+            "the release."
+        )
+    if release.state != ReleaseState.SUBMITTED:
+        return f"{release.key} is now {release.get_state_display().lower()}."
+    missing = [r.data for r in policy.approval_status(release).failed if "role" in r.data]
+    if not missing:
+        return f"{release.key} still awaits approval."
+    needs = " and ".join(
+        f"{d['required'] - d['have']} {'more ' if d['have'] else ''}{d['role']} "
+        f"approval{'s' if d['required'] - d['have'] > 1 else ''}"
+        for d in missing
+    )
+    return f"{release.key} still needs {needs}."
 
 
 def defer(item: AgendaItem, user, reason: str) -> AgendaItem:
@@ -482,17 +537,27 @@ def defer(item: AgendaItem, user, reason: str) -> AgendaItem:
         item.decided_at = timezone.now()
         item.meeting = meeting
         item.save_with_reason(f"deferred: {reason}"[:100], user=user)
-        _record_outcome(item, user, f"CAB '{meeting.title}' deferred {item.release.key}: {reason}")
+        _record_outcome(
+            item,
+            user,
+            decision_log.sentence(f"CAB '{meeting.title}' deferred {item.release.key}: {reason}"),
+        )
     return item
 
 
 def draft_minutes(meeting: CabMeeting) -> str:
     """Minutes the chair can edit: attendees, then each item with its votes and outcome."""
     attendees = sorted({meeting.chair, *meeting.attendees.all()}, key=lambda u: u.get_username())
+    held = held_at(meeting)
     lines = [
         f"{meeting.title} — {meeting.get_kind_display()}",
-        f"Held {timezone.localtime(meeting.scheduled_at):%Y-%m-%d %H:%M %Z}"
-        + (f" at {meeting.location}" if meeting.location else ""),
+        f"Held {timezone.localtime(held):%Y-%m-%d %H:%M %Z}"
+        + (f" at {meeting.location}" if meeting.location else "")
+        + (
+            f" (scheduled for {timezone.localtime(meeting.scheduled_at):%Y-%m-%d %H:%M %Z})"
+            if abs(meeting.scheduled_at - held) > EARLY_START_GRACE
+            else ""
+        ),
         f"Chair: {_name(meeting.chair)}",
         "Attendees: " + ", ".join(_name(u) for u in attendees),
         "",

@@ -45,6 +45,21 @@ def _clean_text(value: str) -> str:
     return value
 
 
+# --- summaries: sentences joined from messages that may carry their own full stop ----------
+
+
+def clause(text: str) -> str:
+    """``text`` to go on inside a sentence: without its closing full stop (an ellipsis stays)."""
+    text = (text or "").strip()
+    return text[:-1].rstrip() if text.endswith(".") and not text.endswith("..") else text
+
+
+def sentence(text: str) -> str:
+    """``text`` ending with exactly one full stop (or its own ``!``, ``?``, ``…``)."""
+    text = (text or "").strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def _canonical(value: Any) -> Any:
     """Plain JSON values that survive a round trip through SQLite's text JSON and
     PostgreSQL's ``jsonb`` unchanged.
@@ -288,8 +303,10 @@ def record_gate_answer(result, *, user, environment, service=None, version="", r
     append(
         DecisionKind.GATE,
         result.status,
-        f"Gate {result.status} for {target} → {where} ({purpose})"
-        + (": " + " ".join(failed) if failed else "."),
+        sentence(
+            f"Gate {result.status} for {target} → {where} ({purpose})"
+            + (": " + " ".join(sentence(m) for m in failed) if failed else "")
+        ),
         actor=user,
         release=release,
         subject=subject,
@@ -318,7 +335,7 @@ def record_gate_answer(result, *, user, environment, service=None, version="", r
     if exceptions:
         how.append("freeze exception " + ", ".join(f"#{n}" for n in exceptions))
     if overrides:
-        how.append(f"override: {overrides[0]['data']['reason']}")
+        how.append(f"override: {clause(overrides[0]['data']['reason'])}")
     append(
         DecisionKind.OUT_OF_CYCLE,
         "allowed",
@@ -338,15 +355,17 @@ def record_freeze_exception(exception, user) -> DecisionRecord:
     return append(
         DecisionKind.FREEZE_EXCEPTION,
         exception.status,
-        f"Freeze exception #{exception.pk} for {exception.release.key} in '{window.name}' "
-        f"{exception.status} by {user.get_username()}"
-        + (
-            f", valid {exception.valid_from:%Y-%m-%d %H:%M} → "
-            f"{exception.valid_until:%Y-%m-%d %H:%M} UTC"
-            if exception.status == "approved"
-            else ""
-        )
-        + (f": {comment}" if comment else "."),
+        sentence(
+            f"Freeze exception #{exception.pk} for {exception.release.key} in '{window.name}' "
+            f"{exception.status} by {user.get_username()}"
+            + (
+                f", valid {exception.valid_from:%Y-%m-%d %H:%M} → "
+                f"{exception.valid_until:%Y-%m-%d %H:%M} UTC"
+                if exception.status == "approved"
+                else ""
+            )
+            + (f": {comment}" if comment else "")
+        ),
         actor=user,
         release=exception.release,
         subject=f"freeze-exception:{exception.pk}",

@@ -129,6 +129,8 @@ def build_pack(pack_id: int) -> EvidencePack:
     if not claim(pack_id):
         return EvidencePack.objects.get(pk=pack_id)
     pack = EvidencePack.objects.select_related("release", "service", "requested_by").get(pk=pack_id)
+    # The claim is a conditional update (no history row); this save records the move to running.
+    pack.save_with_reason("build started")
     try:
         data = evidence.collect(pack, progress=lambda p: _progress(pack_id, 5 + p * 75 // 100))
         chain = decision_log.verify().as_dict()

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
-from governance.choices import DecisionKind
+from governance.choices import DecisionKind, RiskBand, Touches
 from governance.models import PolicyVersion
-from governance.policy_rules import RULE_FIELDS, live_rules
+from governance.policy_rules import RULE_FIELDS, label, live_rules
+from releases.choices import ChangeType
 
 
 def current_version() -> PolicyVersion | None:
@@ -18,6 +19,42 @@ def current_version() -> PolicyVersion | None:
 
 def jsonable(value):
     return json.loads(json.dumps(value, default=str))
+
+
+FIELD_LABELS = {
+    "change_types": "change types",
+    "min_band": "risk band from",
+    "touches": "touches",
+    "customer_facing": "customer-facing",
+    "approvers": "approvers",
+}
+
+
+def shown(field: str, value: Any) -> str:
+    """A rule field's value in words: "2 × cab_member", "normal, emergency", "yes"/"no"/"any"."""
+    if field == "approvers":
+        return " + ".join(f"{a.get('count')} × {a.get('group')}" for a in value or []) or "none"
+    if field in ("change_types", "touches"):
+        choices = ChangeType if field == "change_types" else Touches
+        return ", ".join(label(choices, v) for v in value or []) or "any"
+    if field == "customer_facing":
+        return {True: "yes", False: "no"}.get(value, "any")
+    if field == "active":
+        return "yes" if value else "no"
+    if field == "min_band":
+        return label(RiskBand, value) if value else "any"
+    return "—" if value in (None, "") else str(value)
+
+
+def summary(number: int, changes: list[dict], note: str = "") -> str:
+    """The decision-log line for a published version. A note that only names the changed
+    rules again (the pages' default "alice edited “X”") replaces the list instead of
+    repeating it."""
+    note = (note or "").strip()
+    described = "; ".join(f"{c['change']} “{c['rule']}”" for c in changes) or "no rule changed"
+    if note and changes and all(f"“{c['rule']}”" in note for c in changes):
+        return f"Approval policy v{number} published: {note.rstrip('.')}."
+    return f"Approval policy v{number} published: {described}." + (f" {note}" if note else "")
 
 
 def diff(old_rules: list[dict], new_rules: list[dict]) -> list[dict[str, Any]]:
@@ -43,6 +80,26 @@ def diff(old_rules: list[dict], new_rules: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
+def readable(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A diff for pages: each changed field with its label and its values in words
+    (``label``, ``old_shown``, ``new_shown``)."""
+    return [
+        {
+            **change,
+            "fields": [
+                {
+                    **f,
+                    "label": FIELD_LABELS.get(f["field"], f["field"]),
+                    "old_shown": shown(f["field"], f["old"]),
+                    "new_shown": shown(f["field"], f["new"]),
+                }
+                for f in change["fields"]
+            ],
+        }
+        for change in changes
+    ]
+
+
 def version_diff(version: PolicyVersion) -> list[dict[str, Any]]:
     previous = PolicyVersion.objects.filter(number__lt=version.number).order_by("-number").first()
     return diff(previous.rules if previous else [], version.rules)
@@ -62,12 +119,10 @@ def publish(user, note: str = "") -> PolicyVersion:
             note=note[:300],
             rules=rules,
         )
-        described = "; ".join(f"{c['change']} “{c['rule']}”" for c in changes) or "no rule changed"
         decision_log.append(
             kind=DecisionKind.POLICY_CHANGE,
             outcome=f"v{version.number}",
-            summary=f"Approval policy v{version.number} published: {described}."
-            + (f" {note}" if note else ""),
+            summary=summary(version.number, changes, note),
             actor=user,
             subject=f"policy-version:{version.number}",
             data={"version": version.number, "changes": changes, "note": note},

@@ -154,13 +154,21 @@ def _detail_context(request, meeting: CabMeeting, **extra) -> dict:
         "may_run": runner,
         "is_open": is_open,
         "candidates": cab.agenda_candidates(meeting) if runner and is_open else [],
-        "close_form": CloseForm(initial={"minutes": cab.draft_minutes(meeting)})
-        if runner and meeting.status == MeetingStatus.IN_PROGRESS
-        else None,
+        "close_form": _close_form(meeting, runner),
         "history": history_rows(meeting),
     }
+    if meeting.status in (MeetingStatus.IN_PROGRESS, MeetingStatus.CLOSED):
+        context["held_at"] = cab.held_at(meeting)
+        context["held_early"] = cab.early_by(meeting, context["held_at"]) is not None
     context.update(extra)
     return context
+
+
+def _close_form(meeting: CabMeeting, runner: bool) -> CloseForm | None:
+    """The chair's close form, its minutes drafted from the votes and outcomes so far."""
+    if not runner or meeting.status != MeetingStatus.IN_PROGRESS:
+        return None
+    return CloseForm(initial={"minutes": cab.draft_minutes(meeting)})
 
 
 def render_detail(request, meeting, status=200, **extra):
@@ -241,8 +249,27 @@ class CabReorderView(_MeetingAction):
 
 class CabStartView(_MeetingAction):
     def act(self, request, meeting):
+        early = cab.early_by(meeting)
         cab.start(meeting, request.user)
+        if early is not None:
+            messages.warning(
+                request,
+                f"'{meeting.title}' was scheduled for "
+                f"{timezone.localtime(meeting.scheduled_at):%a %Y-%m-%d %H:%M %Z}, "
+                f"{_duration(early)} from now: it starts early. The minutes record the time "
+                "it was really held.",
+            )
         return f"'{meeting.title}' is in progress: attendees can vote."
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = round(delta.total_seconds() / 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes and not days else []
+    return " ".join(parts) or "less than a minute"
 
 
 class CabCancelView(_MeetingAction):
@@ -284,6 +311,7 @@ def _row(request, item_pk, *, error="", notice="", status=200):
     item = _item_or_404(item_pk)
     meeting = _meeting_or_404(item.meeting_id)
     attendee = cab.is_attendee(meeting, request.user)
+    runner = cab.may_run(meeting, request.user)
     fresh = next(i for i in _items(meeting) if i.pk == item.pk)
     return render(
         request,
@@ -291,10 +319,12 @@ def _row(request, item_pk, *, error="", notice="", status=200):
         {
             "item": _decorate(fresh, meeting, request.user, attendee),
             "meeting": meeting,
-            "may_run": cab.may_run(meeting, request.user),
+            "may_run": runner,
             "is_open": meeting.status in cab.OPEN_STATUSES,
             "row_error": error,
             "row_notice": notice,
+            # The chair's draft minutes on the same page would miss this vote: send them again.
+            "close_oob": _close_form(meeting, runner),
         },
         status=status,
     )
@@ -333,11 +363,8 @@ class CabVoteView(RoleRequiredMixin, View):
                 return _row(request, pk, error=exc.message)
             messages.error(request, exc.message)
             return render_detail(request, _meeting_or_404(item.meeting_id), status=exc.status_code)
-        item.refresh_from_db()
         release = Release.objects.get(pk=item.release_id)
-        text = f"Your vote on {release.key} is recorded; {release.key} is now " + (
-            f"{release.get_state_display().lower()}."
-        )
+        text = f"Your vote on {release.key} is recorded. " + cab.where_it_stands(release)
         if is_htmx(request):
             return _row(request, pk, notice=text)
         messages.success(request, text)

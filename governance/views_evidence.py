@@ -59,7 +59,7 @@ class EvidenceCreateView(RoleRequiredMixin, View):
         except DomainError as exc:
             form.add_domain_errors(exc)
             return self._render(request, form, status=400)
-        messages.success(request, f"{pack} is queued; this page shows its progress.")
+        messages.success(request, f"{pack} requested; the card below shows how its build goes.")
         return redirect(pack)
 
 

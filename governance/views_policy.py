@@ -16,6 +16,7 @@ from governance import policy
 from governance.filtersets_policy import ApprovalRuleFilterSet
 from governance.forms_policy import ApprovalRuleForm, PreviewForm, approver_formset
 from governance.models import ApprovalRequirement, ApprovalRule, PolicyVersion
+from governance.policy_versions import readable
 from releasemgr.views import style_filter_form
 from releasemgr.web import RoleRequiredMixin, history_rows, is_htmx, paginate
 from releases.models import Release
@@ -213,7 +214,7 @@ class PolicyVersionDetailView(RoleRequiredMixin, View):
             {
                 "version": version,
                 "rules": rules,
-                "changes": policy.version_diff(version),
+                "changes": readable(policy.version_diff(version)),
                 "previous": PolicyVersion.objects.filter(number__lt=version.number)
                 .order_by("-number")
                 .first(),

@@ -24,6 +24,7 @@ from governance import change_types, decision_log, policy, risk, sod
 from governance.choices import DecisionKind
 from governance.models import Approval, ApprovalDecision
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.roles import user_roles
 from releases import gate
 from releases.choices import ChangeType, DeploymentStatus, EventStatus, EventType, ReleaseState
 from releases.models import Deployment, DeploymentEvent, Release
@@ -78,9 +79,30 @@ TRANSITIONS: dict[str, Transition] = {
 USER_ACTIONS = ("submit", "withdraw", "approve", "reject", "reopen", "cancel", "close")
 
 
+class AlreadyApproved(DomainError):
+    """The person's approval of this round is already recorded (409: nothing to do)."""
+
+    code = "already_approved"
+
+
 def _require(user, permission: str | None, what: str) -> None:
+    """Refuse (403) a person whose roles do not allow ``what``, saying so in words (the
+    permission's codename goes in the reason's data, not in the message)."""
     if permission and not user.has_perm(permission):
-        raise NotPermitted(f"{user.username} may not {what} (needs {permission}).")
+        roles = sorted(user_roles(user))
+        held = f"roles: {', '.join(roles)}" if roles else "no role"
+        message = f"{user.username} may not {what} ({held})."
+        raise NotPermitted(
+            message,
+            [
+                Reason(
+                    "permission",
+                    False,
+                    message,
+                    {"action": what, "permission": permission, "roles": roles},
+                )
+            ],
+        )
 
 
 def _lock(release: Release) -> Release:
@@ -205,6 +227,10 @@ def _decide(
             if locked.state not in t.sources:
                 _move(locked, t, user, comment)  # raises IllegalTransition with the reason
             verdict = policy.may_decide(user, locked, t.name)
+            twice = [r for r in verdict.failed if r.code == "already_approved"]
+            if approving and twice:
+                # Not a question of who may: the approval is already there (409, not 403).
+                raise AlreadyApproved(twice[0].message, twice)
             if not verdict.allowed:
                 raise NotPermitted(" ".join(verdict.messages()), verdict.failed)
             role = verdict.reasons[0].data["roles"][0]
@@ -257,9 +283,13 @@ def _decide(
 def _decision_summary(release, user, role, decision, conditions, status) -> str:
     text = f"{user.username} ({role}) {decision} {release.key} in round {release.approval_round}"
     if conditions:
-        text += f" with conditions: {conditions}"
+        text += f" with conditions: {decision_log.clause(conditions)}"
     if release.state == S.SUBMITTED:
-        return text + ". Still needed: " + " ".join(status.messages())
+        return (
+            text
+            + ". Still needed: "
+            + " ".join(decision_log.sentence(m) for m in status.messages())
+        )
     return text + f"; {release.key} is now {release.state}."
 
 

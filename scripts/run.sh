@@ -5,20 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
-mkdir -p var/log
+# Same place the settings use (RELEASEMGR_VAR_DIR, default ./var).
+VAR=${RELEASEMGR_VAR_DIR:-var}
+mkdir -p "$VAR/log"
 
 "$PY" -m celery -A releasemgr worker -B --loglevel=INFO --concurrency=1 \
-  --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
+  --schedule "$VAR/celerybeat-schedule" >"$VAR/log/celery.log" 2>&1 &
 CELERY_PID=$!
 trap 'kill $CELERY_PID 2>/dev/null || true; wait $CELERY_PID 2>/dev/null || true' EXIT INT TERM
 
-broker=${REDIS_URL:-filesystem (var/broker)}
-db=${DATABASE_URL:-SQLite (var/releasemgr.sqlite3)}
+broker=${REDIS_URL:-filesystem (${CELERY_BROKER_DIR:-$VAR/broker})}
+db=${DATABASE_URL:-SQLite ($VAR/releasemgr.sqlite3)}
 cat <<MSG
 
   Release manager is starting at  http://127.0.0.1:${PORT}/
   API docs: http://127.0.0.1:${PORT}/api/docs/   schema: http://127.0.0.1:${PORT}/api/schema/
-  Database: ${db}   Broker: ${broker}   Worker log: var/log/celery.log
+  Database: ${db}   Broker: ${broker}   Worker log: $VAR/log/celery.log
 
   Demo logins (password: demo-password):
     release_manager  cab_member  cab_member2  developer  deployer

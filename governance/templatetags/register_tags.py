@@ -7,15 +7,26 @@ from governance import register as rules
 register = template.Library()
 
 
+LISTED = 50
+
+
+def _load(release) -> list:
+    """Entries on the release and on the services it ships (open first), loaded once per page:
+    the tab's badge and the panel share them. One query."""
+    cached = getattr(release, "_register_entries", None)
+    if cached is None:
+        cached = release._register_entries = list(
+            rules.with_related(rules.for_release(release)).order_by("status", "-created")[:LISTED]
+        )
+    return cached
+
+
 @register.inclusion_tag("governance/register_panel.html", takes_context=True)
 def register_panel(context, release):
-    """Entries on the release and on the services it ships (open first), with buttons to record
-    one (prefilled) and, for auditors, compliance officers and release managers, an evidence
-    pack. Two queries."""
+    """Entries on the release and on the services it ships (open first), with a button to
+    record one (prefilled)."""
     user = context["request"].user
-    entries = list(
-        rules.with_related(rules.for_release(release)).order_by("status", "-created")[:50]
-    )
+    entries = _load(release)
     own = [e for e in entries if e.release_id == release.pk]
     inherited = [e for e in entries if e.release_id != release.pk]
     return {
@@ -24,15 +35,14 @@ def register_panel(context, release):
         "inherited": inherited,
         "open_count": sum(1 for e in entries if rules.is_open(e)),
         "can_add": user.has_perm(rules.ADD_PERMISSION),
-        "can_export": user.has_perm("governance.export_evidence"),
         "request": context["request"],
     }
 
 
 @register.simple_tag
-def register_open_count(release) -> int:
-    """Open entries on the release or its services (the tab's badge). One query."""
-    return rules.open_entries(rules.for_release(release)).count()
+def register_listed_count(release) -> int:
+    """How many entries the tab lists (its badge): those on the release and on its services."""
+    return len(_load(release))
 
 
 @register.inclusion_tag("governance/register_service_panel.html", takes_context=True)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from governance import policy, sod
+from governance import cab, policy, sod
 from governance.models import Approval
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted
 from releasemgr.web import RoleRequiredMixin, history_rows, is_htmx
@@ -192,6 +192,7 @@ def release_detail_context(request, release: Release, **extra) -> dict:
         "can_edit": user.has_perm("releases.change_release") and release.is_editable,
         "can_delete": user.has_perm("releases.delete_release") and release.is_editable,
         "can_deploy": can_deploy,
+        "can_export_evidence": user.has_perm("governance.export_evidence"),
         "deploy_form": StartDeploymentForm(),
         "history": history,
         "item_history": item_history,
@@ -353,6 +354,17 @@ class ReleaseDeleteView(RoleRequiredMixin, View):
 # ---------------------------------------------------------------- lifecycle actions
 
 
+def _refusal_for_you(exc: NotPermitted) -> str:
+    """The lifecycle's refusal addressed to the person on the page ("Your role may not …")."""
+    reason = exc.reasons[0] if exc.reasons else None
+    if reason is None or reason.code != "permission":
+        return exc.message
+    action, roles = reason.data["action"], reason.data["roles"]
+    if not roles:
+        return f"You have no role that may {action}."
+    return f"Your role may not {action} (your roles: {', '.join(roles)})."
+
+
 class ReleaseActionView(RoleRequiredMixin, View):
     """POST a lifecycle action (submit, approve, ...). The lifecycle decides; we show its answer."""
 
@@ -372,15 +384,17 @@ class ReleaseActionView(RoleRequiredMixin, View):
             )
         except NotPermitted as exc:
             # Forbidden for this person: say why, with a 403, on the release page.
-            messages.error(request, exc.message)
+            messages.error(request, _refusal_for_you(exc))
             return render_release_detail(request, _release_for_detail(key), status=403)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect(release)
         label = lifecycle.TRANSITIONS[action].label
         if action == "approve" and updated.state == ReleaseState.SUBMITTED:
-            still = " ".join(policy.approval_status(updated).messages())
-            messages.success(request, f"Your approval of {updated.key} is recorded. {still}")
+            messages.success(
+                request,
+                f"Your approval of {updated.key} is recorded. {cab.where_it_stands(updated)}",
+            )
         else:
             messages.success(
                 request, f"{label}: {updated.key} is now {updated.get_state_display().lower()}."

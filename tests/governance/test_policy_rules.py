@@ -11,7 +11,7 @@ from governance.models import (
     DecisionRecord,
     PolicyVersion,
 )
-from releasemgr.decisions import NotPermitted
+from releasemgr.decisions import DomainError, NotPermitted
 from releases import gate, lifecycle
 from tests.factories import ReleaseFactory, ScopeItemFactory, ServiceFactory, TeamFactory
 from tests.governance.policy_helpers import every_release_scores, rule
@@ -271,9 +271,12 @@ def test_approving_twice_is_refused_with_a_clear_message_and_changes_nothing(
     lifecycle.approve(submitted_release, carol)
     before = Approval.objects.count(), DecisionRecord.objects.count()
 
-    with pytest.raises(NotPermitted) as info:
+    with pytest.raises(DomainError) as info:
         lifecycle.approve(submitted_release, carol)
 
+    # Not a question of who may (403) but of what is already there (409).
+    assert not isinstance(info.value, NotPermitted)
+    assert info.value.status_code == 409
     assert "carol has already approved" in info.value.message
     assert "approving twice changes nothing" in info.value.message
     assert (Approval.objects.count(), DecisionRecord.objects.count()) == before
