@@ -21,13 +21,43 @@ def risk_panel(context, release):
     each submission, newest first."""
     result = _result(context, release)
     snapshots = list(release.risk_assessments.select_related("assessed_by").order_by("-created"))
-    return {"release": release, "result": result, "snapshots": snapshots}
+    # What the approvers decide on (the CAB board shows it) is the score kept at this round's
+    # submission; the tab scores the release now. Both are shown when they differ.
+    submitted = next(
+        (s for s in snapshots if release.approval_round and s.round == release.approval_round),
+        None,
+    )
+    differs = submitted is not None and (submitted.score, submitted.band) != (
+        result.score,
+        result.band,
+    )
+    return {
+        "release": release,
+        "result": result,
+        "snapshots": snapshots,
+        "submitted": submitted,
+        "differs": differs,
+        "moved": _moved(submitted.factors, result.factors) if differs else [],
+    }
+
+
+def _moved(then, now) -> list[dict]:
+    """Factors whose points changed since the submission: label, points then and now."""
+    before = {f["code"]: f for f in then or () if isinstance(f, dict)}
+    out = []
+    for factor in now:
+        row = factor if isinstance(factor, dict) else factor.as_dict()
+        old = before.get(row["code"], {}).get("points", 0)
+        if old != row["points"]:
+            out.append({"label": row["label"], "then": old, "now": row["points"]})
+    return out
 
 
 @register.inclusion_tag("governance/risk_band_badge.html", takes_context=True)
 def risk_badge(context, release):
+    """The header badge: the score now (the CAB board shows the one kept at submission)."""
     result = _result(context, release)
-    return {"band": result.band, "score": result.score}
+    return {"band": result.band, "score": result.score, "when": "now"}
 
 
 @register.filter
