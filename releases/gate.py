@@ -78,7 +78,9 @@ def check_approved(release: Release) -> Reason:
         return Reason(
             "approved",
             False,
-            f"{release.key} is waiting for approval: " + "; ".join(pending),
+            f"{release.key} is waiting for approval: "
+            + "; ".join(decision_log.clause(m) for m in pending)
+            + ".",
             {"state": release.state},
             waits=True,
         )

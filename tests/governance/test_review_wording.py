@@ -12,8 +12,9 @@ from django.urls import reverse
 from governance import decision_log, evidence
 from governance.choices import DecisionKind, EvidenceStatus
 from governance.evidence_build import build_pack
-from governance.models import DecisionRecord, EvidencePack
+from governance.models import ApprovalRule, DecisionRecord, EvidencePack
 from releasemgr.web import history_rows
+from releases import gate, lifecycle
 from scheduling import freeze_exceptions
 from tests.scheduling.exceptions_support import ask, window
 
@@ -45,6 +46,23 @@ def test_a_freeze_exception_summary_ends_with_one_full_stop(alice, dave, draft_r
         "summary", flat=True
     )
     assert [s[-16:] for s in summaries] == [": Asked finance."] * 2
+
+
+def test_a_gate_summary_lists_missing_approvals_without_doubled_punctuation(
+    draft_release, dave, pipeline, payments, environments
+):
+    ApprovalRule.objects.create(
+        name="CAB and product owner",
+        approvers=[{"group": "cab_member", "count": 1}, {"group": "product_owner", "count": 1}],
+    )
+    lifecycle.submit(draft_release, dave)
+
+    gate.ask(payments, draft_release.version, environments["dev"], pipeline)
+
+    summary = DecisionRecord.objects.get(kind=DecisionKind.GATE).summary
+    assert ".;" not in summary and ".." not in summary
+    assert "still needs 1 more from cab_member" in summary
+    assert summary.endswith(".")
 
 
 def test_the_entry_page_names_its_kind_once(client, audrey):
