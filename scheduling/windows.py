@@ -276,12 +276,16 @@ def candidate_windows(
 ):
     """Windows that may have an occurrence in [since, until) (and apply to ``scope``, filtered in
     the database): one query plus one per prefetched scope relation."""
+    try:
+        floor = since - LOOKAHEAD
+    except OverflowError:  # a moment near year 1: nothing ends before it anyway
+        floor = since
     qs = FreezeWindow.objects.filter(
         Q(rrule="", start__lt=until, end__gt=since)
         | (
             ~Q(rrule="")
             & Q(start__lt=until)
-            & (Q(recurrence_until__isnull=True) | Q(recurrence_until__gt=since - LOOKAHEAD))
+            & (Q(recurrence_until__isnull=True) | Q(recurrence_until__gt=floor))
         )
     )
     if prefetch:

@@ -372,3 +372,9 @@ def test_window_and_region_lists_run_a_bounded_number_of_queries(
     ]:
         with django_assert_max_num_queries(14):
             assert reader.get(url, params).status_code == 200, url
+
+
+def test_a_moment_at_the_start_of_the_calendar_covers_no_window(reader, mix):
+    # The earliest representable moment must answer an empty list, not fail computing a look-back.
+    assert names(reader.get(WINDOWS, {"active_at": "0001-01-01T00:00:00Z"})) == []
+    assert names(reader.get("/api/v1/freeze-windows/", {"active_at": "0001-01-01T00:00:00Z"})) == []
