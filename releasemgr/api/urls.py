@@ -9,6 +9,9 @@ from scheduling.api import calendar, exceptions, planning, reservations, vulnera
 from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
+# Modules of releases/api/ (scope, packaging, validation) with ``register(router)`` and
+# ``urlpatterns``.
+RELEASE_AREAS = []
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 
@@ -23,13 +26,13 @@ router.register("environments", EnvironmentViewSet)
 router.register("freeze-windows", FreezeWindowViewSet)
 router.register("deployments", rv.DeploymentViewSet)
 router.register("gate-decisions", rv.GateDecisionViewSet)
-for area in SCHEDULING_AREAS + GOVERNANCE_AREAS:
+for area in SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS:
     area.register(router)
 
 app_name = "api"
 urlpatterns = [
     path("gate/", rv.GateView.as_view(), name="gate"),
-    *[p for area in SCHEDULING_AREAS + GOVERNANCE_AREAS for p in area.urlpatterns],
+    *[p for area in SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS for p in area.urlpatterns],
     path("", include(router.urls)),
     # Keep last: any other /api/v1/.../ URL (e.g. an id that is not a number) answers JSON 404,
     # not the HTML page. Paths without the trailing slash still get APPEND_SLASH's redirect.
