@@ -63,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "codename:releases.submit_release",
         "codename:releases.cancel_release",
         "codename:releases.close_release",
+        "add:releases.scopechangerequest",
+        *_crud("releases.techdebtestimate"),
         "codename:releases.deploy_release",
         "codename:releases.query_gate",
         "add:releases.deploymentevent",
@@ -81,6 +83,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         _READ_ALL,
         "add:releases.release",
         "change:releases.release",
+        "add:releases.scopechangerequest",
+        *_crud("releases.techdebtestimate"),
         *_crud("releases.releaseservice", "releases.scopeitem"),
         *_crud(
             "scheduling.reservation", "scheduling.validationneed", "scheduling.vendordeliverable"
@@ -119,7 +123,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     PRODUCT_OWNER: [
         _READ_ALL,
-        *_crud("releases.scopeitem"),
+        *_crud("releases.scopeitem", "releases.techdebtestimate"),
+        "codename:releases.decide_scopechangerequest",
         "codename:governance.approve_release",
         "codename:governance.accept_residual_risk",
     ],

@@ -1,6 +1,7 @@
 from releases.models.catalog import Service, ServiceDependency, Team
 from releases.models.deployment import Deployment, DeploymentEvent, GateDecision
 from releases.models.release import Release, ReleaseService, ScopeItem
+from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 
 __all__ = [
     "Deployment",
@@ -8,8 +9,10 @@ __all__ = [
     "GateDecision",
     "Release",
     "ReleaseService",
+    "ScopeChangeRequest",
     "ScopeItem",
     "Service",
     "ServiceDependency",
+    "TechDebtEstimate",
     "Team",
 ]
