@@ -68,6 +68,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "codename:releases.deploy_release",
         "codename:releases.query_gate",
         "add:releases.deploymentevent",
+        *_crud("releases.qualitygate"),
+        "add:releases.testresult",
         *_crud(
             "governance.defect",
             "governance.registerentry",
@@ -102,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "codename:releases.deploy_release",
         "codename:releases.query_gate",
         "add:releases.deploymentevent",
+        "add:releases.testresult",
     ],
     CAB_MEMBER: [
         _READ_ALL,
@@ -134,6 +137,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "codename:releases.query_gate",
         "codename:releases.deploy_release",
         "add:releases.deploymentevent",
+        "add:releases.testresult",
     ],
 }
 

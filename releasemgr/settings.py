@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
         "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
         "VoteChoiceEnum": "governance.choices.VoteChoice",
         "TouchesEnum": "governance.choices.Touches",
+        "TestResultStatusEnum": "releases.models.validation.TestResultStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

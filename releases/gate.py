@@ -22,6 +22,7 @@ from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
 from releases.models import Deployment, GateDecision, Release, ReleaseService, Service
+from releases.quality import check_quality_gates
 from scheduling.golive import check_regional_go_live
 from scheduling.models import Environment
 from scheduling.reservations import check_reservation
@@ -190,6 +191,7 @@ def evaluate_release(
     decision.add(check_regional_go_live(release, region, at))
     decision.add(check_promotion_order(release, environment))
     decision.add(check_reservation(release, environment, at))
+    decision.add(check_quality_gates(release, environment))
     decision.add(check_open_defects(release, at))
     decision.add(check_segregation(release, environment, user))
     decision.add(check_running(release))

@@ -1,12 +1,14 @@
 from releases.models.catalog import Service, ServiceDependency, Team
 from releases.models.deployment import Deployment, DeploymentEvent, GateDecision
 from releases.models.release import Release, ReleaseService, ScopeItem
+from releases.models.validation import QualityGate, TestResult
 from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 
 __all__ = [
     "Deployment",
     "DeploymentEvent",
     "GateDecision",
+    "QualityGate",
     "Release",
     "ReleaseService",
     "ScopeChangeRequest",
@@ -15,4 +17,5 @@ __all__ = [
     "ServiceDependency",
     "TechDebtEstimate",
     "Team",
+    "TestResult",
 ]

@@ -76,6 +76,7 @@ def test_an_approved_release_is_allowed_to_the_first_environment(
         "regional_go_live",
         "promotion_order",
         "environment_reservation",
+        "quality_gates",
         "open_defects",
         "segregation_of_duties",
         "deployment_in_progress",
