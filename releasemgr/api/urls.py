@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
+from releases.api import trains as release_trains
 from releases.api import validation as release_validation
 from releases.api import views as rv
 from scheduling.api import calendar, exceptions, planning, reservations, vulnerabilities
@@ -12,7 +13,7 @@ from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 # Modules of releases/api/ (scope, packaging, validation) with ``register(router)`` and
 # ``urlpatterns``.
-RELEASE_AREAS = [release_validation]
+RELEASE_AREAS = [release_validation, release_trains]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 

@@ -1,6 +1,7 @@
 from releases.models.catalog import Service, ServiceDependency, Team
 from releases.models.deployment import Deployment, DeploymentEvent, GateDecision
 from releases.models.release import Release, ReleaseService, ScopeItem
+from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain, TrainCar
 from releases.models.validation import QualityGate, TestResult
 from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 
@@ -8,14 +9,18 @@ __all__ = [
     "Deployment",
     "DeploymentEvent",
     "GateDecision",
+    "LibraryUsage",
     "QualityGate",
     "Release",
+    "ReleaseLibraryPin",
     "ReleaseService",
+    "ReleaseTrain",
     "ScopeChangeRequest",
     "ScopeItem",
     "Service",
     "ServiceDependency",
-    "TechDebtEstimate",
     "Team",
+    "TechDebtEstimate",
     "TestResult",
+    "TrainCar",
 ]
