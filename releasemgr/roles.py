@@ -36,6 +36,16 @@ def _crud(*models: str) -> list[str]:
     return [f"{action}:{model}" for model in models for action in _CRUD]
 
 
+# Artifacts, configuration sets, migration plans, rollback packages (releases.packaging).
+PACKAGING_MODELS = (
+    "releases.artifact",
+    "releases.configset",
+    "releases.migrationplan",
+    "releases.compensatingscript",
+    "releases.rollbackpackage",
+)
+
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     RELEASE_MANAGER: [
         _READ_ALL,
@@ -46,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             "releases.release",
             "releases.releaseservice",
             "releases.scopeitem",
+            *PACKAGING_MODELS,
             "releases.releasetrain",
             "releases.traincar",
             "releases.libraryusage",
@@ -89,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         _READ_ALL,
         "add:releases.release",
         "change:releases.release",
+        *_crud(*PACKAGING_MODELS),
         *_crud("releases.libraryusage", "releases.releaselibrarypin"),
         "add:releases.scopechangerequest",
         *_crud("releases.techdebtestimate"),
@@ -143,6 +155,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "codename:releases.deploy_release",
         "add:releases.deploymentevent",
         "add:releases.testresult",
+        "add:releases.artifact",
     ],
 }
 

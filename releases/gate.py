@@ -22,6 +22,7 @@ from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
 from releases.models import Deployment, GateDecision, Release, ReleaseService, Service
+from releases.packaging import check_rollback_package
 from releases.quality import check_quality_gates
 from scheduling.golive import check_regional_go_live
 from scheduling.models import Environment
@@ -193,6 +194,7 @@ def evaluate_release(
     decision.add(check_reservation(release, environment, at))
     decision.add(check_quality_gates(release, environment))
     decision.add(check_open_defects(release, at))
+    decision.add(check_rollback_package(release, environment))
     decision.add(check_segregation(release, environment, user))
     decision.add(check_running(release))
     return decision

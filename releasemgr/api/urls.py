@@ -5,6 +5,7 @@ from governance.api import cab, changes, defects, evidence, log, policy, registe
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
 from releases.api import trains as release_trains
+from releases.api import packaging as release_packaging
 from releases.api import validation as release_validation
 from releases.api import views as rv
 from scheduling.api import calendar, exceptions, planning, reservations, vulnerabilities
@@ -13,7 +14,7 @@ from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 # Modules of releases/api/ (scope, packaging, validation) with ``register(router)`` and
 # ``urlpatterns``.
-RELEASE_AREAS = [release_validation, release_trains]
+RELEASE_AREAS = [release_validation, release_trains, release_packaging]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 

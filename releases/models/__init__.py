@@ -1,19 +1,31 @@
 from releases.models.catalog import Service, ServiceDependency, Team
 from releases.models.deployment import Deployment, DeploymentEvent, GateDecision
+from releases.models.packaging import (
+    Artifact,
+    CompensatingScript,
+    ConfigSet,
+    MigrationPlan,
+    RollbackPackage,
+)
 from releases.models.release import Release, ReleaseService, ScopeItem
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain, TrainCar
 from releases.models.validation import QualityGate, TestResult
 from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 
 __all__ = [
+    "Artifact",
+    "CompensatingScript",
+    "ConfigSet",
     "Deployment",
     "DeploymentEvent",
     "GateDecision",
+    "MigrationPlan",
     "LibraryUsage",
     "QualityGate",
     "Release",
     "ReleaseLibraryPin",
     "ReleaseService",
+    "RollbackPackage",
     "ReleaseTrain",
     "ScopeChangeRequest",
     "ScopeItem",

@@ -78,6 +78,7 @@ def test_an_approved_release_is_allowed_to_the_first_environment(
         "environment_reservation",
         "quality_gates",
         "open_defects",
+        "rollback_package",
         "segregation_of_duties",
         "deployment_in_progress",
     }
