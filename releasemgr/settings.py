@@ -187,6 +187,8 @@ SPECTACULAR_SETTINGS = {
         "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
         "VoteChoiceEnum": "governance.choices.VoteChoice",
         "TouchesEnum": "governance.choices.Touches",
+        "ScopeChangeKindEnum": "releases.models.scope_changes.ScopeChangeKind",
+        "ScopeChangeStatusEnum": "releases.models.scope_changes.ScopeChangeStatus",
         "TestResultStatusEnum": "releases.models.validation.TestResultStatus",
     },
     "APPEND_COMPONENTS": {

@@ -7,6 +7,7 @@ from releasemgr.api.exceptions import api_not_found
 from releases.api import trains as release_trains
 from releases.api import packaging as release_packaging
 from releases.api import validation as release_validation
+from releases.api import scope_changes as release_scope_changes
 from releases.api import views as rv
 from scheduling.api import calendar, exceptions, planning, reservations, vulnerabilities
 from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
@@ -14,7 +15,7 @@ from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 # Modules of releases/api/ (scope, packaging, validation) with ``register(router)`` and
 # ``urlpatterns``.
-RELEASE_AREAS = [release_validation, release_trains, release_packaging]
+RELEASE_AREAS = [release_validation, release_trains, release_packaging, release_scope_changes]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 

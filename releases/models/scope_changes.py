@@ -5,6 +5,7 @@ decided and estimated.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -131,3 +132,7 @@ class TechDebtEstimate(BaseModel):
 
     def get_absolute_url(self):
         return self.scope_item.get_absolute_url()
+
+    def clean(self):
+        if self.scope_item_id and self.scope_item.kind != ScopeKind.TECH_DEBT:
+            raise ValidationError({"scope_item": "Only tech-debt scope items carry an estimate."})

@@ -43,6 +43,8 @@ LISTS = [
     "retrospectives",
     "approval-rules",
     "policy-versions",
+    "scope-change-requests",
+    "tech-debt-estimates",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -106,6 +108,10 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("get", "/api/v1/risk-config/"),
     ("patch", "/api/v1/risk-config/"),
     ("get", "/api/v1/reports/change-types/"),
+    ("post", "/api/v1/scope-change-requests/1/accept/"),
+    ("get", "/api/v1/releases/REL-2026-0001/scope-advice/"),
+    ("get", "/api/v1/maintenance-backlog/"),
+    ("post", "/api/v1/maintenance-backlog/1/take/"),
 ]
 
 
