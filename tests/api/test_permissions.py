@@ -45,6 +45,10 @@ LISTS = [
     "policy-versions",
     "scope-change-requests",
     "tech-debt-estimates",
+    "artifacts",
+    "config-sets",
+    "migration-plans",
+    "compensating-scripts",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -112,6 +116,11 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("get", "/api/v1/releases/REL-2026-0001/scope-advice/"),
     ("get", "/api/v1/maintenance-backlog/"),
     ("post", "/api/v1/maintenance-backlog/1/take/"),
+    ("post", "/api/v1/artifacts/"),
+    ("patch", "/api/v1/config-sets/1/"),
+    ("get", "/api/v1/releases/REL-2026-0001/rollback-package/"),
+    ("post", "/api/v1/releases/REL-2026-0001/rollback-package/"),
+    ("get", "/api/v1/services/payments-api/packaging-advice/"),
 ]
 
 
