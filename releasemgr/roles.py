@@ -36,6 +36,17 @@ def _crud(*models: str) -> list[str]:
     return [f"{action}:{model}" for model in models for action in _CRUD]
 
 
+# API versions, consumers, API changes and integration plans (releases.models.interfaces).
+INTERFACE_MODELS = (
+    "releases.apiversion",
+    "releases.apiconsumer",
+    "releases.apichange",
+    "releases.integrationtestplan",
+    "releases.integrationflow",
+)
+# Signing a flow off also needs membership of the team (releases.integration.sign).
+TEAM_SIGN_OFF = ("add:releases.teamsignoff", "change:releases.teamsignoff")
+
 # Artifacts, configuration sets, migration plans, rollback packages (releases.packaging).
 PACKAGING_MODELS = (
     "releases.artifact",
@@ -61,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             "releases.traincar",
             "releases.libraryusage",
             "releases.releaselibrarypin",
+            *INTERFACE_MODELS,
             "scheduling.environment",
             "scheduling.freezewindow",
             "scheduling.region",
@@ -75,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         "add:scheduling.freezeexception",
         "codename:scheduling.decide_freezeexception",
+        *TEAM_SIGN_OFF,
         "codename:releases.submit_release",
         "codename:releases.cancel_release",
         "codename:releases.close_release",
@@ -104,7 +117,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("releases.libraryusage", "releases.releaselibrarypin"),
         "add:releases.scopechangerequest",
         *_crud("releases.techdebtestimate"),
-        *_crud("releases.releaseservice", "releases.scopeitem"),
+        *_crud("releases.releaseservice", "releases.scopeitem", *INTERFACE_MODELS),
+        *TEAM_SIGN_OFF,
         *_crud(
             "scheduling.reservation", "scheduling.validationneed", "scheduling.vendordeliverable"
         ),
@@ -145,6 +159,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         _READ_ALL,
         *_crud("releases.scopeitem", "releases.techdebtestimate"),
         "codename:releases.decide_scopechangerequest",
+        *TEAM_SIGN_OFF,
         "codename:governance.approve_release",
         "codename:governance.accept_residual_risk",
     ],

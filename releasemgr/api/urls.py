@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
+from releases.api import interfaces as release_interfaces
 from releases.api import trains as release_trains
 from releases.api import packaging as release_packaging
 from releases.api import validation as release_validation
@@ -15,7 +16,13 @@ from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet
 SCHEDULING_AREAS = [calendar, exceptions, reservations, planning, vulnerabilities]
 # Modules of releases/api/ (scope, packaging, validation) with ``register(router)`` and
 # ``urlpatterns``.
-RELEASE_AREAS = [release_validation, release_trains, release_packaging, release_scope_changes]
+RELEASE_AREAS = [
+    release_validation,
+    release_trains,
+    release_packaging,
+    release_scope_changes,
+    release_interfaces,
+]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 

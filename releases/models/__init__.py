@@ -1,5 +1,13 @@
 from releases.models.catalog import Service, ServiceDependency, Team
 from releases.models.deployment import Deployment, DeploymentEvent, GateDecision
+from releases.models.interfaces import (
+    ApiChange,
+    ApiConsumer,
+    ApiVersion,
+    IntegrationFlow,
+    IntegrationTestPlan,
+    TeamSignOff,
+)
 from releases.models.packaging import (
     Artifact,
     CompensatingScript,
@@ -13,12 +21,17 @@ from releases.models.validation import QualityGate, TestResult
 from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 
 __all__ = [
+    "ApiChange",
+    "ApiConsumer",
+    "ApiVersion",
     "Artifact",
     "CompensatingScript",
     "ConfigSet",
     "Deployment",
     "DeploymentEvent",
     "GateDecision",
+    "IntegrationFlow",
+    "IntegrationTestPlan",
     "MigrationPlan",
     "LibraryUsage",
     "QualityGate",
@@ -32,6 +45,7 @@ __all__ = [
     "Service",
     "ServiceDependency",
     "Team",
+    "TeamSignOff",
     "TechDebtEstimate",
     "TestResult",
     "TrainCar",
