@@ -1,6 +1,6 @@
 """Web UI for releases, the dashboard, deployments and gate decisions."""
 
-from django.urls import path
+from django.urls import include, path
 
 from releases.views import dashboard, deployments, gate, releases
 
@@ -41,4 +41,5 @@ urlpatterns = [
     ),
     path("gate/", gate.GateDecisionListView.as_view(), name="gate_decision_list"),
     path("gate/<uuid:pk>/", gate.GateDecisionDetailView.as_view(), name="gate_decision_detail"),
+    path("", include("releases.urls_trains")),
 ]

@@ -1,0 +1,28 @@
+"""The release page's "Train and shared libraries" panel (Scope tab)."""
+
+from django import template
+
+from releases import libraries
+from releases.models.trains import TrainCar
+
+register = template.Library()
+
+
+@register.inclusion_tag("releases/train_panel.html", takes_context=True)
+def train_panel(context, release):
+    """The train the release rides (and its departure), its library pins, and the library
+    conflicts it is part of (shown on both releases of a pin conflict).
+
+    Two queries, plus five for the conflicts when the release pins a library (a flag needs a
+    pin of this release), whatever the catalog's size.
+    """
+    car = TrainCar.objects.filter(release=release).select_related("train").first()
+    pins = list(release.library_pins.select_related("library"))
+    flags = libraries.conflicts(release) if pins else []
+    return {
+        "release": release,
+        "car": car,
+        "pins": pins,
+        "flags": flags,
+        "request": context.get("request"),
+    }
