@@ -254,7 +254,9 @@ def release_quality(release, environments) -> list[EnvironmentQuality]:
     the latest result per suite. Two queries, whatever the number of gates and results."""
     gates = list(QualityGate.objects.filter(active=True).select_related("environment"))
     results = list(
-        TestResult.objects.filter(release=release).select_related("environment", "service")
+        TestResult.objects.filter(release=release).select_related(
+            "environment", "service", "reported_by"
+        )
     )
     latest = latest_results(results)
     out = []
