@@ -67,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             "releases.release",
             "releases.releaseservice",
             "releases.scopeitem",
+            "releases.rollbackstep",
+            "releases.drtest",
             *PACKAGING_MODELS,
             "releases.releasetrain",
             "releases.traincar",
@@ -118,6 +120,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "add:releases.scopechangerequest",
         *_crud("releases.techdebtestimate"),
         *_crud("releases.releaseservice", "releases.scopeitem", *INTERFACE_MODELS),
+        *_crud("releases.rollbackstep"),
         *TEAM_SIGN_OFF,
         *_crud(
             "scheduling.reservation", "scheduling.validationneed", "scheduling.vendordeliverable"
@@ -132,6 +135,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     DEPLOYER: [
         _READ_ALL,
+        *_crud("releases.drtest"),
         "codename:releases.deploy_release",
         "codename:releases.query_gate",
         "add:releases.deploymentevent",

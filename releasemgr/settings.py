@@ -250,6 +250,8 @@ DEPLOYMENT_STALL_HOURS = env_int("DEPLOYMENT_STALL_HOURS", 6)
 DEFECT_ESCALATION_DAYS = env_int("DEFECT_ESCALATION_DAYS", 3)
 DEFECT_ESCALATION_CHECK_SECONDS = env_int("DEFECT_ESCALATION_CHECK_SECONDS", 900)
 RISK_ACCEPTANCE_MAX_DAYS = env_int("RISK_ACCEPTANCE_MAX_DAYS", 30)
+# A high-availability service needs a passed DR test this recent before a production release.
+DR_VALIDITY_DAYS = env_int("DR_VALIDITY_DAYS", 90)
 CELERY_BEAT_SCHEDULE["escalate-late-defects"] = {
     "task": "governance.tasks.escalate_defects_task",
     "schedule": DEFECT_ESCALATION_CHECK_SECONDS,

@@ -21,9 +21,11 @@ from governance.defects import check_open_defects
 from governance.policy import approval_status
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
+from releases.dr import check_dr_validation
 from releases.models import Deployment, GateDecision, Release, ReleaseService, Service
 from releases.packaging import check_rollback_package
 from releases.quality import check_quality_gates
+from releases.rollback_scope import check_rollback_plan
 from scheduling.golive import check_regional_go_live
 from scheduling.models import Environment
 from scheduling.reservations import check_reservation
@@ -195,6 +197,8 @@ def evaluate_release(
     decision.add(check_quality_gates(release, environment))
     decision.add(check_open_defects(release, at))
     decision.add(check_rollback_package(release, environment))
+    decision.add(check_rollback_plan(release, environment))
+    decision.add(check_dr_validation(release, environment, at))
     decision.add(check_segregation(release, environment, user))
     decision.add(check_running(release))
     return decision

@@ -16,6 +16,7 @@ from releases.models.packaging import (
     RollbackPackage,
 )
 from releases.models.release import Release, ReleaseService, ScopeItem
+from releases.models.resilience import DrResult, DrTest, RollbackStep
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain, TrainCar
 from releases.models.validation import QualityGate, TestResult
 from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
@@ -29,17 +30,20 @@ __all__ = [
     "ConfigSet",
     "Deployment",
     "DeploymentEvent",
+    "DrResult",
+    "DrTest",
     "GateDecision",
     "IntegrationFlow",
     "IntegrationTestPlan",
-    "MigrationPlan",
     "LibraryUsage",
+    "MigrationPlan",
     "QualityGate",
     "Release",
     "ReleaseLibraryPin",
     "ReleaseService",
-    "RollbackPackage",
     "ReleaseTrain",
+    "RollbackPackage",
+    "RollbackStep",
     "ScopeChangeRequest",
     "ScopeItem",
     "Service",

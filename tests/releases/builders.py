@@ -11,18 +11,60 @@ from releases import lifecycle
 from releases.models import Deployment, GateDecision, Release
 
 
+def ready_for_production(release: Release) -> Release:
+    """What a valid production deployment needs besides approval: a rollback step per shipped
+    service within its recovery SLA, and a recent passed DR test for each HA service."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases.models import DrTest, RollbackStep
+
+    for rs in release.release_services.select_related("service"):
+        service = rs.service
+        if not release.rollback_steps.filter(service=service).exists():
+            RollbackStep(
+                release=release,
+                service=service,
+                description=f"Redeploy the previous {service.slug} version",
+                estimated_minutes=min(5, service.recovery_sla_minutes),
+            ).save_with_reason("test: rollback plan")
+        recent = timezone.now() - timedelta(days=30)
+        if (
+            service.ha_required
+            and not DrTest.objects.filter(
+                service=service, result="passed", tested_at__gte=recent
+            ).exists()
+        ):
+            DrTest(
+                service=service,
+                tested_at=timezone.now() - timedelta(days=1),
+                scenario="Primary region lost",
+                result="passed",
+                rto_target_minutes=service.recovery_sla_minutes,
+                rto_achieved_minutes=1,
+                rpo_target_minutes=5,
+                rpo_achieved_minutes=0,
+            ).save_with_reason("test: DR validated")
+    return release
+
+
 def submit(release: Release, author) -> Release:
+    ready_for_production(release)
     return lifecycle.submit(release, author)
 
 
 def approve(release: Release, author, approver) -> Release:
     """Submit (if still a draft) and approve."""
+    ready_for_production(release)
     if release.state == "draft":
         release = lifecycle.submit(release, author)
     return lifecycle.approve(release, approver)
 
 
 def deploy(release: Release, environment, deployer, **kwargs) -> Deployment:
+    if environment.is_production:
+        ready_for_production(release)
     deployment, created = lifecycle.start_deployment(release, environment, deployer, **kwargs)
     assert created
     return deployment

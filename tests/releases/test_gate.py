@@ -79,6 +79,8 @@ def test_an_approved_release_is_allowed_to_the_first_environment(
         "quality_gates",
         "open_defects",
         "rollback_package",
+        "rollback_plan",
+        "dr_validation",
         "segregation_of_duties",
         "deployment_in_progress",
     }

@@ -8,6 +8,7 @@ from django.utils import timezone
 from releases import gate, lifecycle
 from releases.models import Deployment, DeploymentEvent, GateDecision
 from tests.factories import ReleaseFactory, ServiceFactory, UserFactory
+from tests.releases.builders import ready_for_production
 
 DEPLOYMENTS_URL = reverse("deployment_list")
 GATE_URL = reverse("gate_decision_list")
@@ -197,6 +198,7 @@ def test_production_success_marks_the_release_deployed(
     client, alice, bob, approved_release, environments
 ):
     # alice (release manager) did not author the release, so she may ship it to production.
+    ready_for_production(approved_release)
     for slug in ("dev", "test", "staging"):
         dep, _ = lifecycle.start_deployment(approved_release, environments[slug], bob)
         lifecycle.record_event(dep, bob, type="succeeded")
