@@ -29,7 +29,7 @@ from scheduling.api.exceptions import RefusalSerializer
 from scheduling.forms import describe_rrule
 
 
-class ReasonSerializer(serializers.Serializer):
+class TrainReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     passed = serializers.BooleanField()
     message = serializers.CharField()
@@ -101,7 +101,7 @@ class DecoupledSerializer(serializers.Serializer):
 class AdviceSerializer(serializers.Serializer):
     departure = serializers.DateTimeField(allow_null=True)
     decouple = serializers.ListField(child=serializers.CharField())
-    reasons = ReasonSerializer(many=True)
+    reasons = TrainReasonSerializer(many=True)
 
 
 class ReleaseTrainViewSet(BaseModelViewSet):

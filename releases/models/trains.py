@@ -12,7 +12,7 @@ from scheduling.validators import validate_rrule, validate_timezone
 
 
 def validate_semver(value: str) -> None:
-    """A semantic version: MAJOR.MINOR.PATCH with an optional pre-release (``2.4.0``, ``3.0.0-rc.1``)."""
+    """A semantic version: MAJOR.MINOR.PATCH, optionally a pre-release (``3.0.0-rc.1``)."""
     from releases.libraries import parse_semver
 
     if parse_semver(value) is None:
