@@ -29,11 +29,13 @@ from releasemgr.models import ApiToken, Notification
 from releases.models import (
     Deployment,
     GateDecision,
+    QualityGate,
     Release,
     ScopeItem,
     Service,
     ServiceDependency,
     Team,
+    TestResult,
 )
 from scheduling.models import (
     Environment,
@@ -142,6 +144,8 @@ MODEL_BY_PREFIX = [
     ("vendor_deliverable", VendorDeliverable),
     ("golive_rule", GoLiveRule),
     ("scope_item", ScopeItem),
+    ("quality_gate", QualityGate),
+    ("test_result", TestResult),
     ("service_dependency", ServiceDependency),
     ("service", Service),
     ("team", Team),
@@ -240,6 +244,8 @@ def demo(db):
         Retrospective: Retrospective.objects.filter(completed_at__isnull=True).first(),
         ApprovalRule: ApprovalRule.objects.filter(active=True).first(),
         PolicyVersion: PolicyVersion.objects.first(),
+        QualityGate: QualityGate.objects.first(),
+        TestResult: TestResult.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"

@@ -38,6 +38,8 @@ DEMO_AREAS = [
     "governance.demo_cab",
     "governance.demo_changes",
     "governance.demo_defects",
+    # Keep last: its staging quality gates would stop later areas' demo promotions.
+    "releases.demo_validation",
 ]
 
 TEAMS = {
