@@ -37,6 +37,7 @@ from releases.models import (
     Team,
     TestResult,
 )
+from releases.models.trains import ReleaseTrain
 from scheduling.models import (
     Environment,
     FreezeException,
@@ -244,6 +245,7 @@ def demo(db):
         Retrospective: Retrospective.objects.filter(completed_at__isnull=True).first(),
         ApprovalRule: ApprovalRule.objects.filter(active=True).first(),
         PolicyVersion: PolicyVersion.objects.first(),
+        ReleaseTrain: ReleaseTrain.objects.filter(slug="storefront").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
     }

@@ -38,6 +38,7 @@ DEMO_AREAS = [
     "governance.demo_cab",
     "governance.demo_changes",
     "governance.demo_defects",
+    "releases.demo_trains",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
