@@ -175,3 +175,28 @@ def test_both_releases_show_the_pin_conflict_on_their_page(client, audrey, libra
 def test_pages_need_a_role(client, nobody, name):
     client.force_login(nobody)
     assert client.get(reverse(name)).status_code == 403
+
+
+def test_the_release_panel_reads_the_same_queries_whatever_the_library_graph_size(
+    client, audrey, dave, library_conflict, django_assert_max_num_queries
+):
+    from releases.templatetags.train_tags import train_panel
+
+    client.force_login(audrey)
+    release = library_conflict["draft"]
+    lib = release.library_pins.get().library
+
+    def count():
+        with django_assert_max_num_queries(7) as ctx:
+            train_panel({"request": None}, release)
+        return len(ctx)
+
+    small = count()
+    for i in range(8):
+        service = ServiceFactory(slug=f"extra-{i}")
+        DependencyFactory(service=service, depends_on=lib, kind="library")
+        DependencyFactory(service=service, depends_on=release.services.get(), kind="runtime")
+        LibraryUsage(service=service, library=lib, version="2.4.0").save()
+        other = ReleaseFactory(author=dave, services=[(service, "1.0.0")])
+        ReleaseLibraryPin(release=other, library=lib, version="2.5.0").save()
+    assert count() == small == 7
