@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
         "AgendaOutcomeEnum": "governance.choices.AgendaOutcome",
         "VoteChoiceEnum": "governance.choices.VoteChoice",
         "TouchesEnum": "governance.choices.Touches",
+        "DrResultEnum": "releases.models.resilience.DrResult",
         "ApiVersionStatusEnum": "releases.models.interfaces.ApiVersionStatus",
         "ApiChangeKindEnum": "releases.models.interfaces.ApiChangeKind",
         "SignOffStatusEnum": "releases.models.interfaces.SignOffStatus",

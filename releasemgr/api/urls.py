@@ -8,6 +8,7 @@ from releases.api import interfaces as release_interfaces
 from releases.api import trains as release_trains
 from releases.api import packaging as release_packaging
 from releases.api import validation as release_validation
+from releases.api import resilience as release_resilience
 from releases.api import scope_changes as release_scope_changes
 from releases.api import views as rv
 from scheduling.api import calendar, exceptions, planning, reservations, vulnerabilities
@@ -22,6 +23,7 @@ RELEASE_AREAS = [
     release_packaging,
     release_scope_changes,
     release_interfaces,
+    release_resilience,
 ]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]

@@ -53,6 +53,8 @@ LISTS = [
     "config-sets",
     "migration-plans",
     "compensating-scripts",
+    "rollback-steps",
+    "dr-tests",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -130,6 +132,9 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("get", "/api/v1/releases/REL-2026-0001/rollback-package/"),
     ("post", "/api/v1/releases/REL-2026-0001/rollback-package/"),
     ("get", "/api/v1/services/payments-api/packaging-advice/"),
+    ("post", "/api/v1/rollback-steps/"),
+    ("post", "/api/v1/dr-tests/"),
+    ("get", "/api/v1/releases/REL-2026-0001/rollback/"),
 ]
 
 
