@@ -55,6 +55,10 @@ LISTS = [
     "compensating-scripts",
     "rollback-steps",
     "dr-tests",
+    "trains",
+    "train-cars",
+    "library-usages",
+    "library-pins",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -62,6 +66,9 @@ PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipel
 # Every endpoint, with placeholders; auth is checked before the object is looked up.
 ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/teams/"),
+    ("get", "/api/v1/libraries/conflicts/"),
+    ("post", "/api/v1/trains/storefront/decouple/"),
+    ("post", "/api/v1/trains/"),
     ("patch", "/api/v1/teams/payments/"),
     ("delete", "/api/v1/teams/payments/"),
     ("post", "/api/v1/services/"),
