@@ -43,4 +43,5 @@ urlpatterns = [
     path("gate/<uuid:pk>/", gate.GateDecisionDetailView.as_view(), name="gate_decision_detail"),
     path("", include("releases.urls_validation")),
     path("", include("releases.urls_trains")),
+    path("", include("releases.urls_interfaces")),
 ]

@@ -27,6 +27,7 @@ from governance.models import (
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
+    ApiVersion,
     Deployment,
     GateDecision,
     QualityGate,
@@ -170,6 +171,7 @@ MODEL_BY_PREFIX = [
     ("decision_record", governance_models.DecisionRecord),
     ("change_model", ChangeModel),
     ("retrospective", Retrospective),
+    ("api_version", ApiVersion),
 ]
 
 
@@ -245,6 +247,7 @@ def demo(db):
         Retrospective: Retrospective.objects.filter(completed_at__isnull=True).first(),
         ApprovalRule: ApprovalRule.objects.filter(active=True).first(),
         PolicyVersion: PolicyVersion.objects.first(),
+        ApiVersion: ApiVersion.objects.first(),
         ReleaseTrain: ReleaseTrain.objects.filter(slug="storefront").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),

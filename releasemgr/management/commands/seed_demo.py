@@ -39,6 +39,7 @@ DEMO_AREAS = [
     "governance.demo_changes",
     "governance.demo_defects",
     "releases.demo_trains",
+    "releases.demo_interfaces",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
