@@ -41,6 +41,7 @@ urlpatterns = [
     ),
     path("gate/", gate.GateDecisionListView.as_view(), name="gate_decision_list"),
     path("gate/<uuid:pk>/", gate.GateDecisionDetailView.as_view(), name="gate_decision_detail"),
+    path("", include("releases.urls_packaging")),
     path("", include("releases.urls_validation")),
     path("", include("releases.urls_trains")),
     path("", include("releases.urls_interfaces")),

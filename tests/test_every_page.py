@@ -38,6 +38,7 @@ from releases.models import (
     Team,
     TestResult,
 )
+from releases.models.packaging import Artifact
 from releases.models.trains import ReleaseTrain
 from scheduling.models import (
     Environment,
@@ -216,6 +217,7 @@ def demo(db):
     draft = Release.objects.get(state="draft")
     objects = {
         Release: draft,
+        Artifact: Artifact.objects.first(),
         Service: Service.objects.get(slug="checkout-service"),
         Team: Team.objects.get(slug="payments"),
         Environment: Environment.objects.get(slug="staging"),

@@ -40,6 +40,7 @@ DEMO_AREAS = [
     "governance.demo_defects",
     "releases.demo_trains",
     "releases.demo_interfaces",
+    "releases.demo_packaging",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
