@@ -118,7 +118,7 @@ def _shared(release: Release, services: dict[int, str]) -> list[str]:
     )
 
 
-def conflicts(release: Release) -> list[Conflict]:
+def conflicts(release: Release, requests=None) -> list[Conflict]:
     """Emergency fixes and scheduled feature releases (submitted or approved, planned after
     the fix) that change the same services; shown on both sides. A fixed number of queries."""
     services = {rs.service_id: rs.service.name for rs in release.release_services.all()}
@@ -152,7 +152,7 @@ def conflicts(release: Release) -> list[Conflict]:
             c = Conflict(scheduled=release, services=_shared(fix, services), fix_release=fix)
             c.options = _options(c, fix_start)
             found.append(c)
-        requests = (
+        others = (
             ScopeChangeRequest.objects.filter(
                 kind=ScopeChangeKind.EMERGENCY_FIX,
                 status=ScopeChangeStatus.PENDING,
@@ -161,18 +161,19 @@ def conflicts(release: Release) -> list[Conflict]:
             .exclude(release=release)
             .select_related("release", "service")
         )
-        for req in requests:
+        for req in others:
             c = Conflict(scheduled=release, services=[services[req.service_id]], fix_request=req)
             c.options = _options(c, req.created)
             found.append(c)
+    # ``requests``: the release's own change requests, when the caller loaded them already.
+    if requests is None:
+        requests = ScopeChangeRequest.objects.filter(release=release).select_related("service")
     own = [
         r
-        for r in ScopeChangeRequest.objects.filter(
-            release=release,
-            kind=ScopeChangeKind.EMERGENCY_FIX,
-            status=ScopeChangeStatus.PENDING,
-            service__isnull=False,
-        ).select_related("service")
+        for r in requests
+        if r.kind == ScopeChangeKind.EMERGENCY_FIX
+        and r.status == ScopeChangeStatus.PENDING
+        and r.service_id is not None
     ]
     if own:
         by_service = {r.service_id: r for r in own}

@@ -45,4 +45,5 @@ urlpatterns = [
     path("", include("releases.urls_validation")),
     path("", include("releases.urls_trains")),
     path("", include("releases.urls_interfaces")),
+    path("", include("releases.urls_scope_changes")),
 ]
