@@ -42,6 +42,8 @@ LISTS = [
     "api-consumers",
     "api-changes",
     "integration-flows",
+    "test-results",
+    "quality-gates",
     "decision-log",
     "change-models",
     "retrospectives",
@@ -66,6 +68,9 @@ PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipel
 # Every endpoint, with placeholders; auth is checked before the object is looked up.
 ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/teams/"),
+    ("post", "/api/v1/test-results/"),
+    ("post", "/api/v1/quality-gates/"),
+    ("get", "/api/v1/releases/REL-2026-0001/quality/"),
     ("get", "/api/v1/libraries/conflicts/"),
     ("post", "/api/v1/trains/storefront/decouple/"),
     ("post", "/api/v1/trains/"),
