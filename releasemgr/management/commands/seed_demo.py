@@ -24,6 +24,7 @@ DEMO_PASSWORD = "demo-password"
 GROUNDWORK = [
     "governance.demo_changes",
     "governance.demo_policy",
+    "releases.demo_resilience",
 ]
 
 # Modules with a ``demo(users, envs)`` function, run in this order after the releases.
@@ -41,6 +42,7 @@ DEMO_AREAS = [
     "releases.demo_trains",
     "releases.demo_interfaces",
     "releases.demo_packaging",
+    "releases.demo_resilience",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
@@ -240,6 +242,7 @@ class Command(BaseCommand):
             ReleaseService.objects.create(
                 release=release, service=Service.objects.get(slug=slug), version=svc_version
             )
+        importlib.import_module("releases.demo_resilience").plan(release, users["developer"])
         for title, scope_kind, decision, rationale in scope:
             ScopeItem.objects.create(
                 release=release,
