@@ -32,6 +32,7 @@ from releases.models import (
     GateDecision,
     QualityGate,
     Release,
+    ScopeChangeRequest,
     ScopeItem,
     Service,
     ServiceDependency,
@@ -146,6 +147,9 @@ MODEL_BY_PREFIX = [
     ("validation_need", ValidationNeed),
     ("vendor_deliverable", VendorDeliverable),
     ("golive_rule", GoLiveRule),
+    ("scope_change", ScopeChangeRequest),
+    ("backlog_item", ScopeItem),
+    ("tech_debt", ScopeItem),
     ("scope_item", ScopeItem),
     ("quality_gate", QualityGate),
     ("test_result", TestResult),
@@ -214,7 +218,7 @@ def demo(db):
     auditor = make_user("audrey", "auditor")
     nobody = make_user("nobody")
     token, _ = ApiToken.issue(auditor, "auditor token")
-    draft = Release.objects.get(state="draft")
+    draft = Release.objects.filter(state="draft").order_by("created", "pk").first()
     objects = {
         Release: draft,
         Artifact: Artifact.objects.first(),
@@ -226,6 +230,7 @@ def demo(db):
         GateDecision: GateDecision.objects.first(),
         ApiToken: token,
         ScopeItem: ScopeItem.objects.filter(release__state="draft").first(),
+        ScopeChangeRequest: ScopeChangeRequest.objects.first(),
         ServiceDependency: ServiceDependency.objects.filter(
             service__slug="checkout-service"
         ).first(),

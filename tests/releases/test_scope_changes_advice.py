@@ -164,3 +164,21 @@ def test_taking_backlog_items_into_a_feature_release_is_refused(draft_release, a
         scope_changes.take_into_release(item, feature, alice)
     item.refresh_from_db()
     assert item.release == draft_release
+
+
+def test_the_demo_shows_requests_a_conflict_advice_and_the_backlog():
+    from django.core.management import call_command
+
+    from releases.models import ScopeChangeRequest
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)  # idempotent
+    statuses = sorted(ScopeChangeRequest.objects.values_list("status", flat=True))
+    assert statuses == ["declined", "pending"]
+    hotfix = ReleaseFactory._meta.model.objects.get(name="Hotfix: duplicate charge on retry")
+    assert scope_changes.conflicts(hotfix)
+    assert "Remove the v1 statements endpoint" in {
+        i.title for i in scope_changes.maintenance_backlog()
+    }
+    draft = ScopeChangeRequest.objects.first().release
+    assert {a.recommendation for a in scope_changes.tech_debt_recommendation(draft)}

@@ -43,6 +43,7 @@ DEMO_AREAS = [
     "releases.demo_interfaces",
     "releases.demo_packaging",
     "releases.demo_resilience",
+    "releases.demo_scope_changes",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
