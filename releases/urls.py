@@ -46,4 +46,5 @@ urlpatterns = [
     path("", include("releases.urls_trains")),
     path("", include("releases.urls_interfaces")),
     path("", include("releases.urls_scope_changes")),
+    path("", include("releases.urls_resilience")),
 ]

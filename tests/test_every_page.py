@@ -40,6 +40,7 @@ from releases.models import (
     TestResult,
 )
 from releases.models.packaging import Artifact
+from releases.models.resilience import DrTest, RollbackStep
 from releases.models.trains import ReleaseTrain
 from scheduling.models import (
     Environment,
@@ -220,6 +221,8 @@ def demo(db):
     token, _ = ApiToken.issue(auditor, "auditor token")
     draft = Release.objects.filter(state="draft").order_by("created", "pk").first()
     objects = {
+        DrTest: DrTest.objects.first(),
+        RollbackStep: RollbackStep.objects.filter(release__state="draft").first(),
         Release: draft,
         Artifact: Artifact.objects.first(),
         Service: Service.objects.get(slug="checkout-service"),

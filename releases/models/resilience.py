@@ -48,7 +48,7 @@ class RollbackStep(BaseModel):
         return f"{self.service} step {self.position}: {self.description[:60]}"
 
     def get_absolute_url(self):
-        return reverse("rollback_step_edit", args=[self.release.key, self.pk])
+        return self.release.get_absolute_url() + "?tab=validation"
 
     def clean(self):
         if (

@@ -549,6 +549,7 @@ PAGE_BOUND = 72 + 3 + 3  # the whole release page: Schedule-tab panels, governan
 PAGE_BOUND += 8  # the Packaging tab's panel: artifacts, migrations, rollback package, verdict
 PAGE_BOUND += 7  # the Scope tab's train panel: car, pins (+5 library conflicts if pinned)
 PAGE_BOUND += 14  # API compatibility (2), hotfix carry-forward (6), integration (6)
+PAGE_BOUND += 5  # Validation tab: rollback scope (services, steps, edges), DR tests (2)
 
 
 @pytest.mark.parametrize("rows", [5, 200])

@@ -28,6 +28,7 @@ DETAIL_QUERY_BOUND = 48 + 3 + 3  # + quality gates (environments, gates, results
 DETAIL_QUERY_BOUND += 8  # the Packaging tab's panel: artifacts, migrations, rollback package, verdict
 DETAIL_QUERY_BOUND += 7  # the Scope tab's train panel: car, pins (+5 library conflicts if pinned)
 DETAIL_QUERY_BOUND += 14  # API compatibility (2), hotfix carry-forward (6), integration (6)
+DETAIL_QUERY_BOUND += 5  # Validation tab: rollback scope (services, steps, edges), DR tests (2)
 
 
 def messages_of(response) -> list[str]:
