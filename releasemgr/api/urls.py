@@ -5,11 +5,11 @@ from governance.api import cab, changes, defects, evidence, log, policy, registe
 from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
-from releases.api import trains as release_trains
 from releases.api import packaging as release_packaging
-from releases.api import validation as release_validation
 from releases.api import resilience as release_resilience
 from releases.api import scope_changes as release_scope_changes
+from releases.api import trains as release_trains
+from releases.api import validation as release_validation
 from releases.api import views as rv
 from scheduling.api import calendar, exceptions, planning, reservations, vulnerabilities
 from scheduling.api.views import EnvironmentViewSet, FreezeWindowViewSet

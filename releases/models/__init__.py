@@ -17,9 +17,9 @@ from releases.models.packaging import (
 )
 from releases.models.release import Release, ReleaseService, ScopeItem
 from releases.models.resilience import DrResult, DrTest, RollbackStep
+from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain, TrainCar
 from releases.models.validation import QualityGate, TestResult
-from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
 
 __all__ = [
     "ApiChange",

@@ -545,7 +545,8 @@ def test_deleting_a_rule_keeps_its_history(client, alice, golive):
 
 LIST_BOUND = 12
 PANEL_BOUND = 22  # the planning panel alone
-PAGE_BOUND = 72 + 3 + 3  # the whole release page: Schedule-tab panels, governance tabs, quality (+3); scope changes (+3)
+# the whole release page: Schedule-tab panels, governance tabs, quality (+3); scope changes (+3)
+PAGE_BOUND = 72 + 3 + 3
 PAGE_BOUND += 8  # the Packaging tab's panel: artifacts, migrations, rollback package, verdict
 PAGE_BOUND += 7  # the Scope tab's train panel: car, pins (+5 library conflicts if pinned)
 PAGE_BOUND += 14  # API compatibility (2), hotfix carry-forward (6), integration (6)

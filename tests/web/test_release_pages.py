@@ -24,8 +24,9 @@ CREATE_URL = reverse("release_create")
 LIST_QUERY_BOUND = 13  # 12 + the navbar bell's unread-notification count
 # The same count with 2 or 25 services: one query per panel (scope, impact, approvals and
 # policy, risk, CAB, schedule, defects, risks register, deployments, gate, history).
-DETAIL_QUERY_BOUND = 48 + 3 + 3  # + quality gates (environments, gates, results); scope changes (+3)
-DETAIL_QUERY_BOUND += 8  # the Packaging tab's panel: artifacts, migrations, rollback package, verdict
+# + quality gates (environments, gates, results); scope changes (+3)
+DETAIL_QUERY_BOUND = 48 + 3 + 3
+DETAIL_QUERY_BOUND += 8  # Packaging tab: artifacts, migrations, rollback package
 DETAIL_QUERY_BOUND += 7  # the Scope tab's train panel: car, pins (+5 library conflicts if pinned)
 DETAIL_QUERY_BOUND += 14  # API compatibility (2), hotfix carry-forward (6), integration (6)
 DETAIL_QUERY_BOUND += 5  # Validation tab: rollback scope (services, steps, edges), DR tests (2)
