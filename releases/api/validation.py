@@ -89,6 +89,8 @@ class TestResultSerializer(serializers.ModelSerializer):
     service = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     status = serializers.ChoiceField(choices=TestResultStatus.choices, read_only=True)
+    # Empty when the pipeline sent none, so not declared as a URI in the schema.
+    pipeline_url = serializers.CharField(read_only=True, help_text="The pipeline run, if given.")
     metrics = MetricsField(read_only=True)
     reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 

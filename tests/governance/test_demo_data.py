@@ -145,7 +145,11 @@ def test_the_readme_gate_examples_answer_as_documented(demo):
         ["approved"],
     )
     assert catalog_dev.status == "allowed"
-    assert (catalog_prod.status, failing(catalog_prod)) == ("prevented", ["promotion_order"])
+    # Production: it must pass staging first, and staging's quality gates have no results yet.
+    assert (catalog_prod.status, failing(catalog_prod)) == (
+        "prevented",
+        ["promotion_order", "quality_gates"],
+    )
 
 
 def test_only_approved_emergency_changes_have_a_retrospective_and_one_is_overdue(demo):
