@@ -15,6 +15,11 @@ urlpatterns = [
         views.RollbackStepFormView.as_view(),
         name="rollback_step_edit",
     ),
+    path(
+        "rollback-steps/<int:pk>/delete/",
+        views.RollbackStepDeleteView.as_view(),
+        name="rollback_step_delete",
+    ),
     path("dr-tests/", views.DrTestListView.as_view(), name="dr_test_list"),
     path("dr-tests/new/", views.DrTestFormView.as_view(), name="dr_test_create"),
     path("dr-tests/<int:pk>/", views.DrTestDetailView.as_view(), name="dr_test_detail"),

@@ -1,5 +1,6 @@
-"""Packaging pages: record an artifact, one artifact, plan a schema migration, build the
-rollback package. The rules are in ``releases.packaging``."""
+"""Packaging pages: record an artifact, one artifact, its compensating script, plan a schema
+migration, build the rollback package, configuration sets. The rules are in
+``releases.packaging``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,19 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from releasemgr.web import RoleRequiredMixin, history_rows
+from releasemgr.views import style_filter_form
+from releasemgr.web import RoleRequiredMixin, history_rows, paginate
 from releases import packaging
-from releases.forms_packaging import ArtifactForm, MigrationPlanForm
-from releases.models import Artifact, Release, ScopeItem
+from releases.filtersets_packaging import ConfigSetFilterSet
+from releases.forms_packaging import (
+    ArtifactForm,
+    CompensatingScriptForm,
+    ConfigSetForm,
+    MigrationPlanForm,
+    values_as_text,
+)
+from releases.models import Artifact, CompensatingScript, ConfigSet, Release, ScopeItem
+from releases.models.packaging import ArtifactKind
 
 
 class ArtifactCreateView(RoleRequiredMixin, View):
@@ -60,6 +70,8 @@ class ArtifactDetailView(RoleRequiredMixin, View):
             "scan": packaging.scan_artifact(artifact),
             "scripts": list(artifact.compensating_scripts.all()),
             "history": history_rows(artifact),
+            "can_add_script": request.user.has_perm("releases.add_compensatingscript"),
+            "can_change_script": request.user.has_perm("releases.change_compensatingscript"),
         }
         return render(request, "releases/artifact_detail.html", context)
 
@@ -131,3 +143,191 @@ class RollbackPackageBuildView(RoleRequiredMixin, View):
                 f"Rollback package of {release.key} built; no compensating script for {missing}.",
             )
         return redirect(release.get_absolute_url() + "#packaging")
+
+
+class CompensatingScriptFormView(RoleRequiredMixin, View):
+    """The form of the script undoing a DB migration; see the two views below."""
+
+    template_name = "releases/compensating_script_form.html"
+
+    def _objects(self, pk) -> tuple[Artifact, CompensatingScript | None]:
+        raise NotImplementedError
+
+    def _render(self, request, artifact, script, form, status=200):
+        context = {"artifact": artifact, "script": script, "form": form}
+        if script is not None:
+            context["history"] = history_rows(script)
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request, pk):
+        artifact, script = self._objects(pk)
+        initial = {}
+        if script is not None:
+            initial = {"script": script.script, "uri": script.uri, "tested": script.tested}
+            if not script.script.strip():  # a checksum computed from the text is recomputed
+                initial["sha256"] = script.sha256
+        return self._render(request, artifact, script, CompensatingScriptForm(initial=initial))
+
+    def post(self, request, pk):
+        artifact, script = self._objects(pk)
+        form = CompensatingScriptForm(request.POST)
+        if form.is_valid():
+            try:
+                packaging.save_compensating_script(
+                    request.user, script, artifact=artifact, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_module_errors(exc)
+            else:
+                messages.success(request, f"Compensating script for {artifact} saved.")
+                return redirect(artifact)
+        return self._render(request, artifact, script, form, status=400)
+
+
+class CompensatingScriptAddView(CompensatingScriptFormView):
+    """``/packaging/artifacts/<pk>/compensating-scripts/add/`` (a DB-migration artifact)."""
+
+    model = Artifact
+    permission_required = "releases.add_compensatingscript"
+
+    def _objects(self, pk):
+        migrations = Artifact.objects.filter(kind=ArtifactKind.DB_MIGRATION)
+        return get_object_or_404(migrations.select_related("release"), pk=pk), None
+
+
+class CompensatingScriptEditView(CompensatingScriptFormView):
+    """``/packaging/compensating-scripts/<pk>/edit/``."""
+
+    model = CompensatingScript
+    permission_required = "releases.change_compensatingscript"
+
+    def _objects(self, pk):
+        script = get_object_or_404(
+            CompensatingScript.objects.select_related("artifact__release"), pk=pk
+        )
+        return script.artifact, script
+
+
+# --- configuration sets ----------------------------------------------------------------------
+
+
+def shown_values(values: dict) -> list[dict]:
+    """Rows of a configuration set as shown: references as references, anything that still
+    looks like a secret hidden (the rules are ``releases.packaging``'s)."""
+    rows = []
+    for key, value in (values or {}).items():
+        if packaging.config_secret_errors({key: value}):
+            rows.append({"key": key, "value": "********", "kind": "hidden"})
+        elif packaging.is_reference(value):
+            rows.append({"key": key, "value": value, "kind": "reference"})
+        else:
+            rows.append({"key": key, "value": value, "kind": "value"})
+    return rows
+
+
+def _masked_history(config_set: ConfigSet) -> list[dict]:
+    rows = history_rows(config_set)
+    for row in rows:
+        for change in row["changes"]:
+            for side in ("old", "new"):
+                if isinstance(change[side], dict):
+                    change[side] = values_as_text(packaging.mask_values(change[side])).replace(
+                        "\n", ", "
+                    )
+    return rows
+
+
+class ConfigSetListView(RoleRequiredMixin, View):
+    """``/config-sets/``: every service's settings per environment, filtered."""
+
+    permission_required = "releases.view_configset"
+
+    def get(self, request):
+        filterset = ConfigSetFilterSet(
+            request.GET or None,
+            queryset=ConfigSet.objects.select_related("service", "environment").order_by(
+                "service__name", "environment__order", "-created", "-pk"
+            ),
+        )
+        page = paginate(request, filterset.qs, 25)
+        for config_set in page:
+            config_set.references = sum(
+                1 for v in config_set.values.values() if packaging.is_reference(v)
+            )
+        context = {
+            "page": page,
+            "filter_form": style_filter_form(filterset.form),
+            "filter_errors": filterset.errors if filterset.is_bound else {},
+            "can_add": request.user.has_perm("releases.add_configset"),
+        }
+        return render(request, "releases/config_set_list.html", context)
+
+
+class ConfigSetDetailView(RoleRequiredMixin, View):
+    model = ConfigSet
+    permission_required = "releases.view_configset"
+
+    def get(self, request, pk):
+        config_set = get_object_or_404(
+            ConfigSet.objects.select_related("service", "environment"), pk=pk
+        )
+        versions = ConfigSet.objects.filter(
+            service_id=config_set.service_id, environment_id=config_set.environment_id
+        ).order_by("-created", "-pk")
+        context = {
+            "config_set": config_set,
+            "rows": shown_values(config_set.values),
+            "versions": list(versions.only("pk", "version", "created")[:20]),
+            "history": _masked_history(config_set),
+            "can_change": request.user.has_perm("releases.change_configset"),
+            "can_add": request.user.has_perm("releases.add_configset"),
+        }
+        return render(request, "releases/config_set_detail.html", context)
+
+
+class ConfigSetFormView(RoleRequiredMixin, View):
+    """Record (``/config-sets/new/``) or change (``/config-sets/<pk>/edit/``) a set."""
+
+    model = ConfigSet
+    template_name = "releases/config_set_form.html"
+
+    def get_permission_required(self):
+        if "pk" in self.kwargs:
+            return ["releases.change_configset"]
+        return ["releases.add_configset"]
+
+    def _render(self, request, config_set, form, status=200):
+        context = {"config_set": config_set, "form": form}
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request, pk=None):
+        config_set = get_object_or_404(ConfigSet, pk=pk) if pk else None
+        if config_set is None:
+            initial = {
+                k: request.GET.get(k) for k in ("service", "environment") if k in request.GET
+            }
+        else:
+            initial = {
+                "service": config_set.service.slug,
+                "environment": config_set.environment.slug,
+                "version": config_set.version,
+                "values": values_as_text(packaging.mask_values(config_set.values)),
+                "description": config_set.description,
+            }
+        return self._render(request, config_set, ConfigSetForm(initial=initial))
+
+    def post(self, request, pk=None):
+        config_set = get_object_or_404(ConfigSet, pk=pk) if pk else None
+        original = config_set.values if config_set else {}
+        form = ConfigSetForm(request.POST, original=original)
+        if form.is_valid():
+            try:
+                config_set = packaging.save_config_set(
+                    request.user, config_set, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_module_errors(exc)
+            else:
+                messages.success(request, f"Configuration set {config_set} saved.")
+                return redirect(config_set)
+        return self._render(request, config_set, form, status=400)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from releasemgr.decisions import DomainError, IllegalTransition
+from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted
 from releasemgr.views import style_filter_form
 from releasemgr.web import RoleRequiredMixin, history_rows, paginate
 from releases import dr, rollback_scope
@@ -71,6 +71,44 @@ class RollbackStepFormView(RoleRequiredMixin, View):
                 messages.success(request, f"Rollback plan of {release.key} saved.")
                 return redirect(release.get_absolute_url() + VALIDATION_TAB)
         return self._render(request, release, step, form, status=400)
+
+
+class RollbackStepDeleteView(RoleRequiredMixin, View):
+    """``/rollback-steps/<pk>/delete/``: confirm, then remove a step from a release's plan.
+    Refused (409) once the release is deployed, closed, cancelled or rolled back."""
+
+    model = RollbackStep
+    permission_required = rollback_scope.DELETE_PERMISSION
+    template_name = "releases/rollback_step_confirm_delete.html"
+
+    def _render(self, request, step, refusal="", status=200):
+        release = step.release
+        if not refusal:
+            # Say so before the user presses the button (the decision module's own words).
+            try:
+                rollback_scope._require_open(release)
+            except IllegalTransition as exc:
+                refusal = exc.message
+        context = {"step": step, "release": release, "refusal": refusal}
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request, pk):
+        step = get_object_or_404(RollbackStep.objects.select_related("release", "service"), pk=pk)
+        return self._render(request, step)
+
+    def post(self, request, pk):
+        step = get_object_or_404(RollbackStep.objects.select_related("release", "service"), pk=pk)
+        release = step.release
+        try:
+            rollback_scope.delete_step(step, request.user)
+        except NotPermitted as exc:
+            return self._render(request, step, exc.message, status=403)
+        except DomainError as exc:
+            return self._render(request, step, exc.message, status=409)
+        messages.success(
+            request, f"Step {step.position} of {step.service.name}'s rollback removed."
+        )
+        return redirect(release.get_absolute_url() + VALIDATION_TAB)
 
 
 class DrTestListView(RoleRequiredMixin, View):

@@ -1,8 +1,10 @@
-"""The release page's Validation panels "Rollback scope" and "DR validation"."""
+"""The release page's Validation panels "Rollback scope" and "DR validation", and the service
+page's DR tests."""
 
 from django import template
 
 from releases import dr, rollback_scope
+from releases.models import DrTest
 
 register = template.Library()
 
@@ -24,5 +26,25 @@ def rollback_panel(context, release):
         and release.state not in rollback_scope.FINISHED_STATES,
         "can_change": user.has_perm(rollback_scope.CHANGE_PERMISSION)
         and release.state not in rollback_scope.FINISHED_STATES,
+        "can_delete": user.has_perm(rollback_scope.DELETE_PERMISSION)
+        and release.state not in rollback_scope.FINISHED_STATES,
         "can_record_dr": user.has_perm(dr.ADD_PERMISSION),
+    }
+
+
+SERVICE_DR_TESTS = 5
+
+
+@register.inclusion_tag("releases/service_dr_panel.html", takes_context=True)
+def service_dr_panel(context, service):
+    """The service's latest DR tests and, for an HA service, its DR verdict. At most four
+    queries at any size: the latest tests, their count, and the verdict's two."""
+    tests = DrTest.objects.filter(service=service).select_related("recorded_by")
+    return {
+        "service": service,
+        "tests": list(tests.order_by("-tested_at", "-pk")[:SERVICE_DR_TESTS]),
+        "count": tests.count(),
+        "verdict": next(iter(dr.verdicts([service])), None),
+        "dr_days": dr.validity_days(),
+        "can_record_dr": context["request"].user.has_perm(dr.ADD_PERMISSION),
     }
