@@ -39,7 +39,7 @@ from releases.models import (
     Team,
     TestResult,
 )
-from releases.models.packaging import Artifact
+from releases.models.packaging import Artifact, CompensatingScript, ConfigSet
 from releases.models.resilience import DrTest, RollbackStep
 from releases.models.trains import ReleaseTrain
 from scheduling.models import (
@@ -225,6 +225,8 @@ def demo(db):
         RollbackStep: RollbackStep.objects.filter(release__state="draft").first(),
         Release: draft,
         Artifact: Artifact.objects.first(),
+        CompensatingScript: CompensatingScript.objects.first(),
+        ConfigSet: ConfigSet.objects.first(),
         Service: Service.objects.get(slug="checkout-service"),
         Team: Team.objects.get(slug="payments"),
         Environment: Environment.objects.get(slug="staging"),
