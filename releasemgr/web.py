@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.paginator import Paginator
 from django.db import models
@@ -37,6 +39,8 @@ def _display(field, value, related: dict):
         return related.get((field.related_model, value), f"#{value}")
     if field.choices:
         return dict(field.flatchoices).get(value, value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()  # the template's "Y-m-d H:i" date filter fails on a date
     return value
 
 

@@ -27,9 +27,11 @@ from governance.models import (
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
+    ApiConsumer,
     ApiVersion,
     Deployment,
     GateDecision,
+    IntegrationFlow,
     QualityGate,
     Release,
     ScopeChangeRequest,
@@ -107,6 +109,7 @@ WRITE_SUFFIXES = (
     "_remove",
     "_resolve",
     "_delay",
+    "_sign",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
 # The auditor may export evidence (DESIGN.md roles): an empty request is bad input (400),
@@ -260,6 +263,8 @@ def demo(db):
         ApprovalRule: ApprovalRule.objects.filter(active=True).first(),
         PolicyVersion: PolicyVersion.objects.first(),
         ApiVersion: ApiVersion.objects.first(),
+        ApiConsumer: ApiConsumer.objects.first(),
+        IntegrationFlow: IntegrationFlow.objects.first(),
         ReleaseTrain: ReleaseTrain.objects.filter(slug="storefront").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),

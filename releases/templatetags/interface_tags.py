@@ -16,6 +16,7 @@ def interface_panels(context, release):
     for change, reason in zip(changes, decision.reasons, strict=False):
         change.reason = reason
     base = hotfixes.based_on_production(release) if hotfixes.is_hotfix(release) else None
+    user = context["request"].user
     return {
         "release": release,
         "changes": changes,
@@ -23,13 +24,16 @@ def interface_panels(context, release):
         "is_hotfix": hotfixes.is_hotfix(release),
         "base": base,
         "carry": hotfixes.for_release(release),
+        "can_record": user.has_perm("releases.add_apichange")
+        and release.state not in integration.FINISHED_STATES,
         "request": context.get("request"),
     }
 
 
 @register.inclusion_tag("releases/integration_panel.html", takes_context=True)
 def integration_panel(context, release):
-    """Flows, the teams each spans and their sign-off; Sign buttons for the user's teams."""
+    """Flows, the teams each spans and their sign-off; Sign / Refuse forms on the rows of the
+    user's teams (``integration.sign`` still checks membership when they are posted)."""
     user = context["request"].user
     result = integration.release_status(release)
     my_teams = (
