@@ -20,7 +20,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from releasemgr.decisions import Reason
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from releasemgr.decisions import IllegalTransition, Reason
 from releases.choices import DependencyKind, ReleaseState
 from releases.models import Release, ReleaseService, Service, ServiceDependency
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin
@@ -275,3 +278,109 @@ def shared_libraries():
         .distinct()
         .select_related("team")
     )
+
+
+# --- declaring usages and pins (web pages and API call these) ----------------------------------
+
+
+def _editable(release: Release) -> None:
+    if not release.is_editable:
+        raise IllegalTransition(
+            f"{release.key} is {release.get_state_display().lower()}: only a draft or rejected "
+            "release can change its library pins."
+        )
+
+
+def save_usage(usage: LibraryUsage, user, reason: str = "") -> LibraryUsage:
+    """Declare (or change) the version of a shared library a service uses, after the model's
+    checks (semantic version, a shared library, one usage per service and library)."""
+    usage.full_clean()
+    with transaction.atomic():
+        usage.save_with_reason(reason or ("edited" if usage.pk else "declared"), user=user)
+    return usage
+
+
+def delete_usage(usage: LibraryUsage, user, reason: str = "") -> None:
+    with transaction.atomic():
+        usage._change_reason = reason or "no longer used"
+        usage._history_user = user
+        usage.delete()
+
+
+def save_pin(pin: ReleaseLibraryPin, user, reason: str = "") -> ReleaseLibraryPin:
+    """Pin (or re-pin) the version of a shared library a release brings its services onto.
+    Only while the release is editable; one pin per release and library."""
+    with transaction.atomic():
+        release = Release.objects.select_for_update().get(pk=pin.release_id)
+        _editable(release)
+        twin = (
+            ReleaseLibraryPin.objects.filter(release=release, library_id=pin.library_id)
+            .exclude(pk=pin.pk)
+            .first()
+        )
+        if twin is not None:
+            raise ValidationError(
+                {
+                    "library": f"{release.key} already pins {twin.library.slug} {twin.version}: "
+                    "change that pin instead."
+                }
+            )
+        pin.full_clean()
+        pin.save_with_reason(reason or ("re-pinned" if pin.pk else "pinned"), user=user)
+    return pin
+
+
+def delete_pin(pin: ReleaseLibraryPin, user, reason: str = "") -> None:
+    """Drop a release's pin, only while the release is editable."""
+    with transaction.atomic():
+        _editable(Release.objects.select_for_update().get(pk=pin.release_id))
+        pin._change_reason = reason or "unpinned"
+        pin._history_user = user
+        pin.delete()
+
+
+def library_history(library: Service, limit: int = 50) -> list[dict]:
+    """Who declared, re-pinned or dropped which version of ``library``, newest first: the
+    history of its usages and pins in one list (two queries)."""
+    records = list(
+        LibraryUsage.history.filter(library_id=library.pk).select_related(
+            "history_user", "service"
+        )[: limit * 2]
+    ) + list(
+        ReleaseLibraryPin.history.filter(library_id=library.pk).select_related(
+            "history_user", "release"
+        )[: limit * 2]
+    )
+    records.sort(key=lambda r: (r.history_date, r.history_id))
+    last: dict[tuple[str, int], str] = {}
+    rows = []
+    for record in records:
+        usage = isinstance(record, LibraryUsage.history.model)
+        key = ("usage" if usage else "pin", record.id)
+        before = last.get(key)
+        last[key] = record.version
+        if usage:
+            who = record.service.slug if record.service else f"service #{record.service_id}"
+            subject, url = (
+                f"{who} uses",
+                record.service.get_absolute_url() if record.service else "",
+            )
+        else:
+            who = record.release.key if record.release else f"release #{record.release_id}"
+            subject, url = (
+                f"{who} pins",
+                record.release.get_absolute_url() if record.release else "",
+            )
+        rows.append(
+            {
+                "date": record.history_date,
+                "user": record.history_user,
+                "type": {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
+                "reason": record.history_change_reason or "",
+                "subject": subject,
+                "url": url,
+                "version": record.version,
+                "before": before if before != record.version else None,
+            }
+        )
+    return rows[::-1][:limit]

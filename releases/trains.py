@@ -97,6 +97,26 @@ def add_release(
     return car
 
 
+def remove_release(train: ReleaseTrain, release: Release, user, reason: str = "") -> None:
+    """Take a release off the train (it keeps its services and history). Only while the
+    release is editable: a submitted or approved release was reviewed as riding the train."""
+    with transaction.atomic():
+        release = Release.objects.select_for_update().get(pk=release.pk)
+        if not release.is_editable:
+            raise IllegalTransition(
+                f"{release.key} is {release.get_state_display().lower()}: only a draft or "
+                "rejected release can leave a train."
+            )
+        car = TrainCar.objects.filter(train=train, release=release).first()
+        if car is None:
+            raise DomainError(f"{release.key} does not ride the {train.name}.")
+        why = f"left the {train.name}" + (f": {reason}" if reason else "")
+        car._change_reason = f"{release.key} {why}"
+        car._history_user = user
+        car.delete()
+        release.save_with_reason(why, user=user)
+
+
 def _profile(service: Service) -> dict:
     critical = service.risk_profile == RiskProfile.HIGH or (
         service.tier == 1 and service.customer_facing

@@ -1,5 +1,5 @@
-"""Train pages (list, detail with departures, cars and decoupling advice, create, edit, add a
-release, decouple) and the shared-library view.
+"""Train pages (list, detail with departures, cars and decoupling advice, create, edit, add or
+remove a release, decouple) and the shared-library list (one library: ``views_libraries``).
 
 The rules are in ``releases.trains`` and ``releases.libraries``; these views parse input, call
 them and show their answer.
@@ -20,7 +20,12 @@ from releasemgr.views import style_filter_form
 from releasemgr.web import RoleRequiredMixin, history_rows, paginate
 from releases import libraries, trains
 from releases.filtersets_trains import ReleaseTrainFilterSet
-from releases.forms_trains import AddReleaseForm, DecoupleForm, ReleaseTrainForm
+from releases.forms_trains import (
+    AddReleaseForm,
+    DecoupleForm,
+    ReleaseTrainForm,
+    RemoveReleaseForm,
+)
 from releases.models import Release, Service
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain
 from scheduling.forms import describe_rrule
@@ -65,6 +70,7 @@ def render_train(request, train, status=200, **extra):
         "advice": advice,
         "can_manage": can_manage,
         "can_add": request.user.has_perm("releases.add_traincar") and train.active,
+        "can_remove": request.user.has_perm("releases.delete_traincar"),
         "add_form": extra.pop("add_form", None) or AddReleaseForm(departures=departures),
         "history": history_rows(train),
     }
@@ -168,6 +174,28 @@ class TrainDecoupleView(RoleRequiredMixin, View):
             messages.success(
                 request, f"{service.slug} decoupled from {release.key} into {result.key}."
             )
+        return redirect(train)
+
+
+class TrainReleaseRemoveView(RoleRequiredMixin, View):
+    """Take a release off the train (only while it is editable)."""
+
+    permission_required = "releases.delete_traincar"
+    model = ReleaseTrain
+
+    def post(self, request, slug):
+        train = get_object_or_404(ReleaseTrain, slug=slug)
+        form = RemoveReleaseForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Say which release leaves the train.")
+            return render_train(request, train, status=400)
+        release = get_object_or_404(Release, key=form.cleaned_data["release"])
+        try:
+            trains.remove_release(train, release, request.user, form.cleaned_data["reason"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return render_train(request, train, status=409)
+        messages.success(request, f"{release.key} left the {train.name}.")
         return redirect(train)
 
 

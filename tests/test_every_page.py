@@ -43,7 +43,7 @@ from releases.models import (
 )
 from releases.models.packaging import Artifact, CompensatingScript, ConfigSet
 from releases.models.resilience import DrTest, RollbackStep
-from releases.models.trains import ReleaseTrain
+from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain
 from scheduling.models import (
     Environment,
     FreezeException,
@@ -191,6 +191,8 @@ def _kwargs_for(pattern, objects):
         return {}
     if pattern.name == "release_action":
         return {"key": objects[Release].key, "action": "submit"}
+    if pattern.name == "library_detail":
+        return {"slug": objects[LibraryUsage].library.slug}
     model = _view_model(pattern)
     if model is None or model not in objects:
         model = next((m for prefix, m in MODEL_BY_PREFIX if pattern.name.startswith(prefix)), None)
@@ -266,6 +268,8 @@ def demo(db):
         ApiConsumer: ApiConsumer.objects.first(),
         IntegrationFlow: IntegrationFlow.objects.first(),
         ReleaseTrain: ReleaseTrain.objects.filter(slug="storefront").first(),
+        LibraryUsage: LibraryUsage.objects.first(),
+        ReleaseLibraryPin: ReleaseLibraryPin.objects.filter(release__state="draft").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
     }

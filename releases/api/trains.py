@@ -202,6 +202,10 @@ class TrainCarViewSet(BaseModelViewSet):
     http_method_names = ["get", "post", "delete", "head", "options"]
     ordering_fields = ["departure", "created"]
 
+    def perform_destroy(self, instance):
+        # Only while the release is editable (409 otherwise), like the train page.
+        trains.remove_release(instance.train, instance.release, self.request.user)
+
 
 def _model_clean(instance, attrs, model):
     obj = model(**{**({} if instance is None else _current(instance)), **attrs})
@@ -278,6 +282,9 @@ class ReleaseLibraryPinViewSet(BaseModelViewSet):
     serializer_class = ReleaseLibraryPinSerializer
     filterset_class = ReleaseLibraryPinFilterSet
     ordering_fields = ["created"]
+
+    def perform_destroy(self, instance):
+        libraries.delete_pin(instance, self.request.user)
 
 
 class ConflictQuerySerializer(serializers.Serializer):
