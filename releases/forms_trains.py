@@ -63,7 +63,7 @@ class LibraryUsageForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = LibraryUsage
         fields = ["service", "library", "version", "since"]
-        widgets = {"since": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"since": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})}
         help_texts = {"version": "A semantic version, e.g. 2.4.0 or 3.0.0-rc.1."}
 
     def __init__(self, *args, **kwargs):

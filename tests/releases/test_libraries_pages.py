@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from releases import trains
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain, TrainCar
@@ -114,6 +115,7 @@ def test_a_developer_declares_a_usage_and_the_library_page_shows_it(client, dave
     url = reverse("library_usage_create") + "?library=common-lib&service=search"
     page = client.get(url).content.decode()
     assert '<option value="search" selected>' in page
+    assert f'value="{timezone.localdate():%Y-%m-%d}"' in page  # "since" defaults to today
 
     response = client.post(reverse("library_usage_create"), usage_form(reason="audit"))
 
