@@ -22,9 +22,11 @@ urlpatterns = [
         name="risk_acceptance_revoke",
     ),
     path(
-        "releases/<str:key>/accept-risk/",
+        "releases/<releasekey:key>/accept-risk/",
         views.ReleaseRiskAcceptanceCreateView.as_view(),
         name="release_risk_acceptance_create",
     ),
-    path("releases/<str:key>/delay/", views.ReleaseDelayView.as_view(), name="release_delay"),
+    path(
+        "releases/<releasekey:key>/delay/", views.ReleaseDelayView.as_view(), name="release_delay"
+    ),
 ]

@@ -8,23 +8,37 @@ urlpatterns = [
     path("", dashboard.DashboardView.as_view(), name="dashboard"),
     path("releases/", releases.ReleaseListView.as_view(), name="release_list"),
     path("releases/new/", releases.ReleaseFormView.as_view(), name="release_create"),
-    path("releases/<str:key>/", releases.ReleaseDetailView.as_view(), name="release_detail"),
-    path("releases/<str:key>/edit/", releases.ReleaseFormView.as_view(), name="release_edit"),
-    path("releases/<str:key>/delete/", releases.ReleaseDeleteView.as_view(), name="release_delete"),
+    path("releases/<releasekey:key>/", releases.ReleaseDetailView.as_view(), name="release_detail"),
     path(
-        "releases/<str:key>/actions/<slug:action>/",
+        "releases/<releasekey:key>/edit/", releases.ReleaseFormView.as_view(), name="release_edit"
+    ),
+    path(
+        "releases/<releasekey:key>/delete/",
+        releases.ReleaseDeleteView.as_view(),
+        name="release_delete",
+    ),
+    path(
+        "releases/<releasekey:key>/actions/<slug:action>/",
         releases.ReleaseActionView.as_view(),
         name="release_action",
     ),
-    path("releases/<str:key>/deploy/", releases.ReleaseDeployView.as_view(), name="release_deploy"),
-    path("releases/<str:key>/scope/add/", releases.ScopeItemView.as_view(), name="scope_item_add"),
     path(
-        "releases/<str:key>/scope/<int:pk>/edit/",
+        "releases/<releasekey:key>/deploy/",
+        releases.ReleaseDeployView.as_view(),
+        name="release_deploy",
+    ),
+    path(
+        "releases/<releasekey:key>/scope/add/",
+        releases.ScopeItemView.as_view(),
+        name="scope_item_add",
+    ),
+    path(
+        "releases/<releasekey:key>/scope/<int:pk>/edit/",
         releases.ScopeItemView.as_view(),
         name="scope_item_edit",
     ),
     path(
-        "releases/<str:key>/scope/<int:pk>/delete/",
+        "releases/<releasekey:key>/scope/<int:pk>/delete/",
         releases.ScopeItemDeleteView.as_view(),
         name="scope_item_delete",
     ),

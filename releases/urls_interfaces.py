@@ -23,12 +23,12 @@ urlpatterns = [
         name="api_consumer_remove",
     ),
     path(
-        "releases/<str:key>/api-changes/add/",
+        "releases/<releasekey:key>/api-changes/add/",
         views.ReleaseApiChangeAddView.as_view(),
         name="release_api_change_add",
     ),
     path(
-        "releases/<str:key>/integration-flows/add/",
+        "releases/<releasekey:key>/integration-flows/add/",
         views.ReleaseIntegrationFlowAddView.as_view(),
         name="release_integration_flow_add",
     ),

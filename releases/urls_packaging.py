@@ -26,7 +26,7 @@ urlpatterns = [
         name="scope_item_migration_plan_edit",
     ),
     path(
-        "releases/<str:key>/rollback-package/",
+        "releases/<releasekey:key>/rollback-package/",
         views.RollbackPackageBuildView.as_view(),
         name="release_rollback_package_create",
     ),

@@ -6,7 +6,7 @@ from releases import views_resilience as views
 
 urlpatterns = [
     path(
-        "releases/<str:key>/rollback-steps/add/",
+        "releases/<releasekey:key>/rollback-steps/add/",
         views.RollbackStepFormView.as_view(),
         name="release_rollback_step_add",
     ),

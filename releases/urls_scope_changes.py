@@ -8,7 +8,7 @@ urlpatterns = [
     path("scope-changes/", v.ScopeChangeListView.as_view(), name="scope_change_list"),
     path("scope-changes/<int:pk>/", v.ScopeChangeDetailView.as_view(), name="scope_change_detail"),
     path(
-        "scope-changes/new/<str:key>/",
+        "scope-changes/new/<releasekey:key>/",
         v.ScopeChangeCreateView.as_view(),
         name="release_scope_change_create",
     ),

@@ -39,7 +39,7 @@ urlpatterns = [
     ),
     path("libraries/<slug:slug>/", libs.LibraryDetailView.as_view(), name="library_detail"),
     path(
-        "releases/<str:key>/library-pins/new/",
+        "releases/<releasekey:key>/library-pins/new/",
         libs.LibraryPinFormView.as_view(),
         name="release_library_pin_create",
     ),

@@ -15,7 +15,7 @@ from releases.filtersets_resilience import DrTestFilterSet
 from releases.forms_resilience import DrTestForm, RollbackStepForm
 from releases.models import DrTest, Release, RollbackStep
 
-VALIDATION_TAB = "?tab=validation"
+VALIDATION_TAB = "#validation"
 
 
 class RollbackStepFormView(RoleRequiredMixin, View):

@@ -7,22 +7,22 @@ from scheduling import views_planning as views
 
 urlpatterns = [
     path(
-        "releases/<str:key>/schedule/check/",
+        "releases/<releasekey:key>/schedule/check/",
         views.ReleaseScheduleCheckView.as_view(),
         name="release_schedule_check",
     ),
     path(
-        "releases/<str:key>/schedule/replan/",
+        "releases/<releasekey:key>/schedule/replan/",
         views.ReleaseReplanView.as_view(),
         name="release_replan_action",
     ),
     path(
-        "releases/<str:key>/schedule/deadlines/",
+        "releases/<releasekey:key>/schedule/deadlines/",
         views.ReleaseDeadlinesView.as_view(),
         name="release_deadlines_edit",
     ),
     path(
-        "releases/<str:key>/vendor-deliverables/new/",
+        "releases/<releasekey:key>/vendor-deliverables/new/",
         views.VendorDeliverableFormView.as_view(),
         name="release_vendor_deliverable_create",
     ),

@@ -29,7 +29,7 @@ urlpatterns = [
         name="test_data_set_update",
     ),
     path(
-        "releases/<str:key>/validation-needs/add/",
+        "releases/<releasekey:key>/validation-needs/add/",
         views.ValidationNeedAddView.as_view(),
         name="release_validation_need_add",
     ),
@@ -39,7 +39,7 @@ urlpatterns = [
         name="validation_need_delete",
     ),
     path(
-        "releases/<str:key>/dependencies/add/",
+        "releases/<releasekey:key>/dependencies/add/",
         views.ReleaseDependencyAddView.as_view(),
         name="release_dependency_add",
     ),

@@ -384,7 +384,7 @@ def register(router):
 
 
 urlpatterns = [
-    path("releases/<str:key>/risk/", ReleaseRiskView.as_view(), name="release-risk"),
+    path("releases/<releasekey:key>/risk/", ReleaseRiskView.as_view(), name="release-risk"),
     path("reports/change-types/", ChangeTypeReportView.as_view(), name="change-type-report"),
     path("risk-config/", RiskConfigView.as_view(), name="risk-config"),
 ]

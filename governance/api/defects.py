@@ -309,4 +309,6 @@ def register(router):
     router.register("risk-acceptances", RiskAcceptanceViewSet)
 
 
-urlpatterns = [path("releases/<str:key>/delay/", ReleaseDelayView.as_view(), name="release-delay")]
+urlpatterns = [
+    path("releases/<releasekey:key>/delay/", ReleaseDelayView.as_view(), name="release-delay")
+]

@@ -222,5 +222,5 @@ def register(router):
 
 
 urlpatterns = [
-    path("releases/<str:key>/policy/", ReleasePolicyView.as_view(), name="release_policy"),
+    path("releases/<releasekey:key>/policy/", ReleasePolicyView.as_view(), name="release_policy"),
 ]

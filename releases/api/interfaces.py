@@ -393,17 +393,17 @@ def register(router):
 
 urlpatterns = [
     path(
-        "releases/<str:key>/api-compatibility/",
+        "releases/<releasekey:key>/api-compatibility/",
         ReleaseCompatibilityView.as_view(),
         name="release-api-compatibility",
     ),
     path(
-        "releases/<str:key>/carry-forward/",
+        "releases/<releasekey:key>/carry-forward/",
         ReleaseCarryForwardView.as_view(),
         name="release-carry-forward",
     ),
     path(
-        "releases/<str:key>/integration/",
+        "releases/<releasekey:key>/integration/",
         ReleaseIntegrationView.as_view(),
         name="release-integration",
     ),

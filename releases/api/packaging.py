@@ -341,7 +341,7 @@ def register(router):
 
 urlpatterns = [
     path(
-        "releases/<str:key>/rollback-package/",
+        "releases/<releasekey:key>/rollback-package/",
         RollbackPackageView.as_view(),
         name="release-rollback-package",
     ),

@@ -216,5 +216,9 @@ def register(router):
 
 
 urlpatterns = [
-    path("releases/<str:key>/rollback/", ReleaseRollbackView.as_view(), name="release-rollback")
+    path(
+        "releases/<releasekey:key>/rollback/",
+        ReleaseRollbackView.as_view(),
+        name="release-rollback",
+    )
 ]

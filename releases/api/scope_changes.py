@@ -371,7 +371,7 @@ def register(router):
 
 
 urlpatterns = [
-    path("releases/<str:key>/scope-advice/", ScopeAdviceView.as_view(), name="scope-advice"),
+    path("releases/<releasekey:key>/scope-advice/", ScopeAdviceView.as_view(), name="scope-advice"),
     path("maintenance-backlog/", MaintenanceBacklogView.as_view(), name="maintenance-backlog"),
     path(
         "maintenance-backlog/<int:pk>/take/",

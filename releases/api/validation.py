@@ -345,5 +345,5 @@ def register(router):
 
 
 urlpatterns = [
-    path("releases/<str:key>/quality/", ReleaseQualityView.as_view(), name="release-quality")
+    path("releases/<releasekey:key>/quality/", ReleaseQualityView.as_view(), name="release-quality")
 ]

@@ -148,7 +148,7 @@ class ApiChange(BaseModel):
         return f"{self.release.key} {self.get_change_display().split(' ')[0].lower()} {self.api_version}"
 
     def get_absolute_url(self):
-        return self.release.get_absolute_url() + "?tab=packaging"
+        return self.release.get_absolute_url() + "#packaging"
 
 
 class IntegrationTestPlan(BaseModel):
@@ -163,7 +163,7 @@ class IntegrationTestPlan(BaseModel):
         return f"Integration test plan of {self.release.key}"
 
     def get_absolute_url(self):
-        return self.release.get_absolute_url() + "?tab=validation"
+        return self.release.get_absolute_url() + "#validation"
 
 
 class IntegrationFlow(BaseModel):

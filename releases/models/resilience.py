@@ -48,7 +48,7 @@ class RollbackStep(BaseModel):
         return f"{self.service} step {self.position}: {self.description[:60]}"
 
     def get_absolute_url(self):
-        return self.release.get_absolute_url() + "?tab=validation"
+        return self.release.get_absolute_url() + "#validation"
 
     def clean(self):
         if (

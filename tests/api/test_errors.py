@@ -112,3 +112,21 @@ def test_the_database_is_usable_after_a_refused_deployment_in_the_same_transacti
 
     assert response.status_code == 409
     assert GateDecision.objects.filter(purpose="deployment").count() == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/releases/REL%00X/quality/",
+        "/api/v1/releases/REL%00X/risk/",
+        "/api/v1/releases/REL%00X/policy/",
+        "/api/v1/releases/REL X/rollback/",
+    ],
+)
+def test_a_release_key_with_characters_no_key_has_answers_404_not_a_server_error(
+    api_client, alice, path
+):
+    # PostgreSQL refuses NUL bytes in a query: such keys must never reach the database.
+    response = api_client(alice).get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")

@@ -42,7 +42,9 @@ def staging_set(dave, payments, environments):
     )
 
 
-def test_a_developer_records_a_config_set_from_key_value_lines(client, dave, payments, environments):
+def test_a_developer_records_a_config_set_from_key_value_lines(
+    client, dave, payments, environments
+):
     client.force_login(dave)
 
     response = client.post(NEW, form())

@@ -54,7 +54,7 @@ def test_a_developer_removes_a_rollback_step_after_confirming(client, dave, draf
 
     assert "Remove step 1 of Payments API" in confirm and "Remove the step" in confirm
     assert response.status_code == 302
-    assert response.url == draft_release.get_absolute_url() + "?tab=validation"
+    assert response.url == draft_release.get_absolute_url() + "#validation"
     assert not RollbackStep.objects.exists()
     removed = RollbackStep.history.get(history_type="-")
     assert (removed.history_user, removed.history_change_reason) == (dave, "rollback step removed")
@@ -82,7 +82,9 @@ def test_removing_a_step_is_refused_once_the_release_has_shipped(
 
 
 @pytest.mark.parametrize("persona", ["bob", "paula", "audrey", "nobody"])
-def test_roles_without_the_right_cannot_remove_a_step(client, request, draft_release, step, persona):
+def test_roles_without_the_right_cannot_remove_a_step(
+    client, request, draft_release, step, persona
+):
     client.force_login(request.getfixturevalue(persona))
 
     assert client.get(delete_url(step)).status_code == 403
