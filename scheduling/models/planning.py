@@ -1,6 +1,6 @@
 """What the sequencer and the schedule check need: validation time, order, vendors."""
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from releasemgr.models import BaseModel
@@ -70,7 +70,9 @@ class VendorDeliverable(BaseModel):
     expected_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     buffer_hours = models.PositiveIntegerField(
-        default=48, help_text="Time needed after delivery before the release can ship."
+        default=48,
+        validators=[MaxValueValidator(24 * 366, "At most a year (8784 hours).")],
+        help_text="Time needed after delivery before the release can ship.",
     )
 
     class Meta:

@@ -269,6 +269,26 @@ def test_a_developer_adds_a_deliverable_and_edits_it_with_a_reason(
     )
 
 
+def test_a_buffer_longer_than_a_year_is_refused_and_nothing_is_written(
+    api_client, dave, release, start
+):
+    before = VendorDeliverable.objects.count()
+    refused = api_client(dave).post(
+        VENDORS,
+        {
+            "release": release.key,
+            "vendor": "Acme",
+            "description": "SDK 5",
+            "expected_at": (start - timedelta(days=3)).isoformat(),
+            "buffer_hours": 1966101061,
+        },
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "8784" in refused.json()["buffer_hours"][0]
+    assert VendorDeliverable.objects.count() == before
+
+
 def test_mark_late_re_plans_flags_the_audit_deadline_and_notifies_once(
     api_client, dave, alice, release, item, start
 ):
