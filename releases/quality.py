@@ -125,7 +125,9 @@ def _verdict(gate: QualityGate, criterion: dict, result: TestResult | None) -> R
     shown = f"{label} {_num(value)}{(' ' + unit) if unit else ''}"
     if not COMPARE[op](value, threshold):
         data["verdict"] = "fail"
-        return Reason(CODE, False, f"{where}: {shown}, needs {describe(criterion)}.", data)
+        return Reason(
+            CODE, False, f"{where}: {shown}, but the gate needs {describe(criterion)}.", data
+        )
     message = f"{where}: {shown} ({describe(criterion)})"
     if metric in LOAD_METRICS and gate.min_load_ratio is not None:
         ratio, minimum = result.load_ratio, gate.min_load_ratio
@@ -225,7 +227,8 @@ def check_quality_gates(release, environment) -> Reason:
     return Reason(
         CODE,
         False,
-        "Exit criteria not met: " + " ".join(r.message for r in failed),
+        # Several criteria read the same suite: say each message once, in order.
+        "Exit criteria not met: " + " ".join(dict.fromkeys(r.message for r in failed)),
         data,
         waits=waits,
     )

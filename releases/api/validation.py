@@ -125,13 +125,18 @@ class TestResultCreateSerializer(serializers.Serializer):
         queryset=Release.objects.all(),
         required=False,
         help_text="Release key; or give service and version.",
+        error_messages={"does_not_exist": "No release '{value}'."},
     )
     service = serializers.SlugRelatedField(
         slug_field="slug", queryset=Service.objects.all(), required=False
     )
     version = serializers.CharField(max_length=50, required=False, validators=[validate_version])
     environment = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Environment.objects.all()
+        slug_field="slug",
+        queryset=Environment.objects.all(),
+        error_messages={
+            "does_not_exist": "No environment '{value}'; GET /api/v1/environments/ lists them."
+        },
     )
     suite = serializers.CharField(max_length=50, help_text="smoke, performance, integration, …")
     kind = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")

@@ -100,7 +100,9 @@ def test_release_manager_sees_a_failed_quality_gate_after_a_pipeline_posts_a_fai
     staging = panel.locator("[data-environment='staging']")
     expect(staging.get_by_test_id("quality-failed")).to_be_visible()
     expect(staging).to_contain_text("Staging exit criteria")
-    expect(staging).to_contain_text("Smoke tests failed 3, needs Smoke tests failed = 0")
+    expect(staging).to_contain_text(
+        "Smoke tests failed 3, but the gate needs Smoke tests failed = 0"
+    )
     expect(staging).to_contain_text("39 passed · 3 failed")
     screenshot("01-validation-tab-shows-the-failed-gate")
 

@@ -48,8 +48,8 @@ def test_a_pipeline_posts_a_result_by_service_and_version(
 @pytest.mark.parametrize(
     ("extra", "field", "words"),
     [
-        ({"environment": "mars"}, "environment", "does not exist"),
-        ({"release": "REL-1999-0001"}, "release", "does not exist"),
+        ({"environment": "mars"}, "environment", "No environment 'mars'"),
+        ({"release": "REL-1999-0001"}, "release", "No release 'REL-1999-0001'"),
         ({"metrics": {"p95_latency_ms": "fast"}}, "metrics", "is not a number"),
         ({"metrics": {"p95_latency_ms": True}}, "metrics", "is not a number"),
         ({"metrics": [1, 2]}, "metrics", "must be an object"),

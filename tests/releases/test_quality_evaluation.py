@@ -114,7 +114,10 @@ def test_passing_and_failing_smoke_results_pass_and_fail_the_criterion(
 
     assert verdicts(decision) == ["fail"]
     assert not decision.reasons[0].waits
-    assert "Smoke tests failed 1, needs Smoke tests failed = 0" in decision.reasons[0].message
+    assert (
+        "Smoke tests failed 1, but the gate needs Smoke tests failed = 0"
+        in decision.reasons[0].message
+    )
 
 
 def test_only_the_latest_result_of_a_suite_counts(draft_release, environments, pipeline):
@@ -146,7 +149,9 @@ def test_a_performance_run_over_the_latency_threshold_fails_naming_the_value(
     decision = quality.evaluate(draft_release, staging)
 
     assert verdicts(decision) == ["fail", "pass"]
-    assert "p95 latency 420 ms, needs p95 latency ≤ 300 ms" in decision.reasons[0].message
+    assert (
+        "p95 latency 420 ms, but the gate needs p95 latency ≤ 300 ms" in decision.reasons[0].message
+    )
 
 
 def test_a_run_below_the_required_load_fails_as_a_load_shortfall(

@@ -130,7 +130,7 @@ def test_the_release_page_shows_each_criterion_with_its_verdict(
     page = client.get(draft_release.get_absolute_url()).content.decode()
 
     assert 'data-testid="quality-failed"' in page
-    assert "Smoke tests failed 2, needs Smoke tests failed = 0" in page
+    assert "Smoke tests failed 2, but the gate needs Smoke tests failed = 0" in page
 
 
 def test_the_quality_panel_costs_the_same_queries_with_more_gates_and_results(

@@ -49,7 +49,7 @@ def test_the_pipeline_posts_results_and_the_gate_reads_them(
     )
     check = quality_check(client)
     assert not check["passed"]
-    assert "p95 latency 380 ms, needs p95 latency ≤ 300 ms" in check["message"]
+    assert "p95 latency 380 ms, but the gate needs p95 latency ≤ 300 ms" in check["message"]
 
     post(
         suite="performance",
