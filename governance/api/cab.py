@@ -189,7 +189,8 @@ class CabMeetingViewSet(BaseModelViewSet):
     @extend_schema(
         request=AgendaBodySerializer, responses=_responses(AgendaItemSerializer(many=True))
     )
-    @action(detail=True, methods=["post"], url_path="build-agenda")
+    # The items added, as a plain list (not a paginated page).
+    @action(detail=True, methods=["post"], url_path="build-agenda", pagination_class=None)
     def build_agenda(self, request, pk=None):
         """Add every candidate (or one ``release``); answers the items added."""
         meeting = self.get_object()
