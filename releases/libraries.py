@@ -27,24 +27,12 @@ from releasemgr.decisions import IllegalTransition, Reason
 from releases.choices import DependencyKind, ReleaseState
 from releases.models import Release, ReleaseService, Service, ServiceDependency
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin
+from releases.validators import parse_semver
 
 IN_FLIGHT_STATES = (ReleaseState.SUBMITTED, ReleaseState.APPROVED, ReleaseState.DEPLOYING)
 OPEN_STATES = (ReleaseState.DRAFT, *IN_FLIGHT_STATES)
 
-SEMVER_RE = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
-)
 _CONSTRAINT_RE = re.compile(r"^\s*(>=|<=|==|!=|~=|>|<|\^)?\s*v?(\d+(?:\.\d+){0,2})\s*$")
-
-
-def parse_semver(text: str) -> tuple[int, int, int, str] | None:
-    """``(major, minor, patch, prerelease)`` of a semantic version, or None if it is not one."""
-    match = SEMVER_RE.match((text or "").strip())
-    if not match:
-        return None
-    major, minor, patch, pre = match.groups()
-    return int(major), int(minor), int(patch), pre or ""
 
 
 def _numbers(text: str) -> tuple[int, ...]:

@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 import re
-import releases.models.trains
+import releases.validators
 import scheduling.validators
 import simple_history.models
 from django.conf import settings
@@ -363,7 +363,7 @@ class Migration(migrations.Migration):
                 ('history_via', models.CharField(blank=True, default='', max_length=120)),
                 ('created', models.DateTimeField(blank=True, editable=False)),
                 ('updated', models.DateTimeField(blank=True, editable=False)),
-                ('version', models.CharField(max_length=50, validators=[releases.models.trains.validate_semver])),
+                ('version', models.CharField(max_length=50, validators=[releases.validators.validate_semver])),
                 ('since', models.DateField(default=django.utils.timezone.localdate)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
@@ -442,7 +442,7 @@ class Migration(migrations.Migration):
                 ('history_via', models.CharField(blank=True, default='', max_length=120)),
                 ('created', models.DateTimeField(blank=True, editable=False)),
                 ('updated', models.DateTimeField(blank=True, editable=False)),
-                ('version', models.CharField(max_length=50, validators=[releases.models.trains.validate_semver])),
+                ('version', models.CharField(max_length=50, validators=[releases.validators.validate_semver])),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -726,7 +726,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('updated', models.DateTimeField(auto_now=True)),
-                ('version', models.CharField(max_length=50, validators=[releases.models.trains.validate_semver])),
+                ('version', models.CharField(max_length=50, validators=[releases.validators.validate_semver])),
                 ('since', models.DateField(default=django.utils.timezone.localdate)),
                 ('library', models.ForeignKey(help_text='A shared library (a service other services link as a library).', on_delete=django.db.models.deletion.CASCADE, related_name='library_users', to='releases.service')),
                 ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='library_usages', to='releases.service')),
@@ -775,7 +775,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('updated', models.DateTimeField(auto_now=True)),
-                ('version', models.CharField(max_length=50, validators=[releases.models.trains.validate_semver])),
+                ('version', models.CharField(max_length=50, validators=[releases.validators.validate_semver])),
                 ('library', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='release_pins', to='releases.service')),
                 ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='library_pins', to='releases.release')),
             ],

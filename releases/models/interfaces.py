@@ -1,28 +1,13 @@
 """Interfaces between services and teams: published API versions and who consumes them, what a
 release does to an API, and the cross-team integration test plan of a release."""
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 
 from releasemgr.models import BaseModel
-
-# Semantic Versioning 2.0.0 (https://semver.org), optionally prefixed with "v".
-SEMVER_RE = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
-
-validate_semver = RegexValidator(
-    SEMVER_RE,
-    message="Enter a semantic version MAJOR.MINOR.PATCH such as 2.0.0 or 1.4.0-beta.1.",
-    code="invalid_semver",
-)
+from releases.validators import validate_semver
 
 
 class ApiVersionStatus(models.TextChoices):

@@ -8,20 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from releasemgr.models import BaseModel
+from releases.validators import validate_semver
 from scheduling.validators import validate_rrule, validate_timezone
-
-
-def validate_semver(value: str) -> None:
-    """A semantic version: MAJOR.MINOR.PATCH, optionally a pre-release (``3.0.0-rc.1``)."""
-    from releases.libraries import parse_semver
-
-    if parse_semver(value) is None:
-        raise ValidationError(
-            "'%(value)s' is not a semantic version; write MAJOR.MINOR.PATCH such as 2.4.0 "
-            "or 3.0.0-rc.1.",
-            code="invalid_semver",
-            params={"value": value},
-        )
 
 
 class ReleaseTrain(BaseModel):
