@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -276,7 +275,6 @@ def verify(max_problems: int = 50) -> Verification:
 
 # --- recorders: the decisions other modules take, written here in one place ------------------
 
-_EXCEPTION_ID = re.compile(r"Exception #(\d+)")
 _WINDOW_CHECKS = ("freeze_window", "blackout_window", "release_window")
 
 
@@ -317,10 +315,10 @@ def record_gate_answer(result, *, user, environment, service=None, version="", r
         return
     exceptions = sorted(
         {
-            int(n)
+            pk
             for c in result.checks
             if c["code"] == "exception_applied" and c["passed"]
-            for n in _EXCEPTION_ID.findall(c["message"])
+            for pk in (c.get("data") or {}).get("exceptions", [])
         }
     )
     overrides = [

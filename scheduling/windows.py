@@ -360,18 +360,21 @@ def policy_text(window: FreezeWindow) -> str:
     return f"Only {' and '.join(allowed)} changes may ship; {' and '.join(need)} changes {gate}."
 
 
-def _exempt(window: FreezeWindow, release, at: datetime, exceptions: dict) -> str | None:
-    """Why this blocking window does not stop this release, or None."""
+def _exempt(window: FreezeWindow, release, at: datetime, exceptions: dict):
+    """Why this blocking window does not stop this release, and the freeze exception that
+    lets it through (if one does); ``(None, None)`` when the window stops it."""
     if release is not None and release.change_type in (window.allowed_change_types or []):
-        return f"{release.get_change_type_display()} changes may ship during '{window.name}'."
+        why = f"{release.get_change_type_display()} changes may ship during '{window.name}'."
+        return why, None
     exception = exceptions.get(window.pk)
     if exception is not None and exception.valid_until > at:
-        return (
+        why = (
             f"Exception #{exception.pk} approved by {exception.decided_by.username} "
             f"lets {release.key} deploy during '{window.name}' until "
             f"{exception.valid_until:%Y-%m-%d %H:%M} UTC."
         )
-    return None
+        return why, exception
+    return None, None
 
 
 def _covering(windows: Iterable[FreezeWindow], at: datetime) -> list[Occurrence]:
@@ -574,15 +577,18 @@ def check_windows(
 
     reasons: list[Reason] = []
     applied: list[str] = []
+    used_exceptions: list[int] = []
     for kind, code, label in (
         (WindowKind.FREEZE, "freeze_window", "freeze"),
         (WindowKind.BLACKOUT, "blackout_window", "blackout"),
     ):
         stopping, soft = [], []
         for occ in (o for o in active if o.window.kind == kind):
-            why = _exempt(occ.window, release, at, exceptions)
+            why, exception = _exempt(occ.window, release, at, exceptions)
             if why:
                 applied.append(why)
+                if exception is not None:
+                    used_exceptions.append(exception.pk)
             elif occ.window.hardness == Hardness.SOFT:
                 soft.append(occ)
             else:
@@ -646,7 +652,14 @@ def check_windows(
         else:
             reasons.append(Reason(code, True, f"No {label} applies to {where} now."))
     if applied:
-        reasons.append(Reason("exception_applied", True, " ".join(applied)))
+        reasons.append(
+            Reason(
+                "exception_applied",
+                True,
+                " ".join(applied),
+                {"exceptions": sorted(set(used_exceptions))},
+            )
+        )
     reasons.append(_release_window_reason(release_windows, where, at, override_reason, clear_at))
     return reasons
 
