@@ -178,6 +178,27 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 
+# Stabilisation areas (metrics app, module 6): each area grants its permissions in its own
+# block below with ``_grant([roles], *specs)``; they are merged into ROLE_PERMISSIONS.
+STABILISATION_PERMISSIONS: dict[str, list[str]] = {}
+
+
+def _grant(roles: list[str], *specs: str) -> None:
+    for role in roles:
+        STABILISATION_PERMISSIONS.setdefault(role, []).extend(specs)
+
+
+# --- KPI watch (metrics.models.kpis) ---
+_grant([RELEASE_MANAGER], *_crud("metrics.kpi"))
+_grant([DEPLOYER, PIPELINE], "add:metrics.kpisample")
+# --- incidents, recovery decisions, data integrity ---
+# --- config drift, runbooks ---
+# --- ticket triage ---
+# --- deployment execution (targets, halts, strategy) ---
+
+for _role, _specs in STABILISATION_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_specs]
+
 DOMAIN_APPS = ("releasemgr", "releases", "scheduling", "governance", "metrics")
 
 

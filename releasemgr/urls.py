@@ -15,5 +15,6 @@ urlpatterns = [
     path("catalog/", include("releases.catalog_urls")),
     path("", include("scheduling.urls")),
     path("governance/", include("governance.urls")),
+    path("stabilisation/", include("metrics.urls")),
     path("", include("releases.urls")),
 ]

@@ -24,6 +24,7 @@ from governance import change_types, decision_log, policy, risk, sod
 from governance.choices import DecisionKind
 from governance.models import Approval, ApprovalDecision
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.redaction import redact
 from releasemgr.roles import user_roles
 from releases import gate
 from releases.choices import ChangeType, DeploymentStatus, EventStatus, EventType, ReleaseState
@@ -464,9 +465,9 @@ def record_event(
         event = DeploymentEvent.objects.create(
             deployment=dep,
             type=type,
-            target=target,
+            target=redact(target),
             status=status or default_status,
-            message=message,
+            message=redact(message),
             actor=user,
         )
         if final is not None:

@@ -382,6 +382,7 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "ChainHead": "the decision log's lock row (last sequence and hash)",
         "PolicyVersion": "an append-only snapshot of the approval rules",
         "Notification": "a message to one person; reading it is its only change",
+        "KpiSample": "a measured value posted by a monitor (append-only)",
     }
     missing = []
     for app in ("releasemgr", "releases", "scheduling", "governance", "metrics"):

@@ -27,6 +27,11 @@ RELEASE_AREAS = [
 ]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
+# Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
+METRICS_AREAS = [
+    # one entry per area
+]
+ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
 
 router = DefaultRouter()
 router.register("teams", rv.TeamViewSet)
@@ -39,13 +44,13 @@ router.register("environments", EnvironmentViewSet)
 router.register("freeze-windows", FreezeWindowViewSet)
 router.register("deployments", rv.DeploymentViewSet)
 router.register("gate-decisions", rv.GateDecisionViewSet)
-for area in SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS:
+for area in ALL_AREAS:
     area.register(router)
 
 app_name = "api"
 urlpatterns = [
     path("gate/", rv.GateView.as_view(), name="gate"),
-    *[p for area in SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS for p in area.urlpatterns],
+    *[p for area in ALL_AREAS for p in area.urlpatterns],
     path("", include(router.urls)),
     # Keep last: any other /api/v1/.../ URL (e.g. an id that is not a number) answers JSON 404,
     # not the HTML page. Paths without the trailing slash still get APPEND_SLASH's redirect.

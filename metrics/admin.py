@@ -1,0 +1,1 @@
+"""Admin registrations of the metrics app (read-mostly; pages are the way to work)."""

@@ -1,1 +1,0 @@
-"""Incidents, KPIs and DORA metrics arrive with the metrics issues."""

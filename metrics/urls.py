@@ -1,0 +1,9 @@
+"""Stabilisation pages, one URL module per area (mounted at /stabilisation/)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    # One line per area, e.g. path("", include("metrics.urls_kpis")).
+]
+
+__all__ = ["include", "path", "urlpatterns"]
