@@ -64,6 +64,7 @@ UI_MODULES = (
     "releases.catalog_urls",
     "scheduling.urls",
     "governance.urls",
+    "metrics.urls",
     "releasemgr.web_urls",
 )
 # Pages anyone may open (or that only act on the visitor's own things).
