@@ -157,3 +157,6 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message[:80]
+
+
+from releasemgr.idempotency_models import IdempotentRequest  # noqa: E402, F401

@@ -27,6 +27,7 @@ from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, R
 from releasemgr.redaction import redact
 from releasemgr.roles import user_roles
 from releases import gate
+from releases import strategy as release_strategy
 from releases.choices import ChangeType, DeploymentStatus, EventStatus, EventType, ReleaseState
 from releases.models import Deployment, DeploymentEvent, Release
 from scheduling.models import Environment
@@ -334,6 +335,7 @@ def start_deployment(
     region=None,
     idempotency_key: str = "",
     override_reason: str = "",
+    canary_steps: list | None = None,
 ) -> tuple[Deployment, bool]:
     """Start a deployment if the gate allows it now. Returns (deployment, created).
 
@@ -367,7 +369,6 @@ def start_deployment(
                     release=locked,
                     environment=environment,
                     region=getattr(region, "code", region or ""),
-                    strategy=strategy or Deployment._meta.get_field("strategy").default,
                     pipeline_url=pipeline_url,
                     commit=commit,
                     started_by=user,
@@ -375,6 +376,8 @@ def start_deployment(
                     gate_decision=result.record,
                     idempotency_key=idempotency_key,
                 )
+                # The strategy (advised unless chosen), canary steps and change record.
+                release_strategy.apply(deployment, locked, environment, strategy, canary_steps)
                 deployment.save_with_reason(f"started to {environment.slug}", user=user)
                 if locked.state != S.DEPLOYING:
                     _move(

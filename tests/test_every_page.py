@@ -384,6 +384,7 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "PolicyVersion": "an append-only snapshot of the approval rules",
         "Notification": "a message to one person; reading it is its only change",
         "KpiSample": "a measured value posted by a monitor (append-only)",
+        "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
     }
     missing = []
     for app in ("releasemgr", "releases", "scheduling", "governance", "metrics"):

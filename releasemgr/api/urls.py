@@ -6,6 +6,7 @@ from governance.api.views import ApprovalViewSet
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
 from releases.api import packaging as release_packaging
+from releases.api import pipeline as release_pipeline
 from releases.api import resilience as release_resilience
 from releases.api import scope_changes as release_scope_changes
 from releases.api import trains as release_trains
@@ -24,6 +25,7 @@ RELEASE_AREAS = [
     release_scope_changes,
     release_interfaces,
     release_resilience,
+    release_pipeline,
 ]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.
 GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]

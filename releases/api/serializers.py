@@ -311,6 +311,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "gate_decision",
+            "canary_steps",
+            "advised_strategy",
+            "advice_overridden",
+            "advice_reasons",
+            "change_record",
         ]
         read_only_fields = fields
 
@@ -343,6 +348,21 @@ class DeploymentCreateSerializer(serializers.Serializer):
         max_length=500,
         help_text="Why deploying inside a soft window is acceptable (soft windows need one).",
     )
+    canary_steps = serializers.JSONField(
+        required=False,
+        help_text='Canary only: [{"percent": 5, "hold_minutes": 30}, ..., {"percent": 100, '
+        '"hold_minutes": 0}] (ascending, ending at 100). Default: from the risk band.',
+    )
+
+    def validate_canary_steps(self, value):
+        from releases.strategy import InvalidCanarySteps, validate_canary_steps
+
+        if value in (None, []):
+            return []
+        try:
+            return validate_canary_steps(value)
+        except InvalidCanarySteps as exc:
+            raise serializers.ValidationError(exc.message) from None
 
 
 class DeploymentEventCreateSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from releasemgr import idempotency
 from releasemgr.api.permissions import HasPermission
 from releasemgr.api.viewsets import BaseModelViewSet
 from releases import gate, impact, lifecycle
@@ -177,7 +178,13 @@ class DeploymentViewSet(
         ],
     )
     def create(self, request, *args, **kwargs):
-        """Start a deployment: the gate is re-checked atomically; 409 with the failing checks if not allowed."""
+        """Start a deployment: the gate is re-checked atomically; 409 with the failing checks if not allowed.
+
+        A repeated ``Idempotency-Key`` with the same body gets the first answer; with another body, 422.
+        """
+        return idempotency.respond(request, "deployments", lambda: self._start(request))
+
+    def _start(self, request):
         body = s.DeploymentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -191,6 +198,7 @@ class DeploymentViewSet(
             region=data.get("region"),
             override_reason=data.get("reason", ""),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+            canary_steps=data.get("canary_steps"),
         )
         out = s.DeploymentSerializer(deployment, context=self.get_serializer_context()).data
         return Response(out, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -209,6 +217,13 @@ class DeploymentViewSet(
             events = deployment.events.select_related("actor")
             page = self.paginate_queryset(events)
             return self.get_paginated_response(s.DeploymentEventSerializer(page, many=True).data)
+        return idempotency.respond(
+            request,
+            f"deployments/{deployment.pk}/events",
+            lambda: self._record_event(request, deployment),
+        )
+
+    def _record_event(self, request, deployment):
         body = s.DeploymentEventCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         event = lifecycle.record_event(deployment, request.user, **body.validated_data)

@@ -55,6 +55,21 @@ class Deployment(BaseModel):
         related_name="+",
     )
     idempotency_key = models.CharField(max_length=100, blank=True, editable=False)
+    # Strategy advice and pipeline integration (releases/strategy.py, curriculum 5.1 and 5.6).
+    canary_steps = models.JSONField(
+        default=list, blank=True, help_text='[{"percent": 5, "hold_minutes": 30}, ...]'
+    )
+    advised_strategy = models.CharField(max_length=20, blank=True, editable=False)
+    advice_overridden = models.BooleanField(default=False, editable=False)
+    advice_reasons = models.JSONField(default=list, blank=True, editable=False)
+    change_record = models.ForeignKey(
+        "governance.DecisionRecord",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The decision-log record of the approval this deployment executes.",
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -29,6 +29,11 @@ class Environment(BaseModel):
         default=False,
         help_text="Deployments here need an active reservation for the release.",
     )
+    spare_capacity_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Spare compute beyond what the services use (blue-green needs about 100%).",
+    )
 
     class Meta:
         ordering = ["order"]
