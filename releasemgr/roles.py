@@ -192,6 +192,11 @@ def _grant(roles: list[str], *specs: str) -> None:
 _grant([RELEASE_MANAGER], *_crud("metrics.kpi"))
 _grant([DEPLOYER, PIPELINE], "add:metrics.kpisample")
 # --- incidents, recovery decisions, data integrity ---
+_grant([RELEASE_MANAGER], *_crud("metrics.incident", "metrics.integritycheck"))
+_grant([DEPLOYER, PIPELINE], "add:metrics.incident", "change:metrics.incident")
+_grant([DEVELOPER], "add:metrics.incident", *_crud("metrics.integritycheck"))
+_grant([RELEASE_MANAGER, DEPLOYER], "codename:metrics.decide_recovery")
+_grant([RELEASE_MANAGER, DEPLOYER, PIPELINE], "add:metrics.integrityresult")
 # --- config drift, runbooks ---
 # --- ticket triage ---
 # --- deployment execution (targets, halts, strategy) ---

@@ -53,6 +53,8 @@ class ScopeKind(models.TextChoices):
     SECURITY_PATCH = "security_patch", "Security patch"
     ACCESS_CONTROL = "access_control", "Access control change"
     AUDIT_TRAIL = "audit_trail", "Audit trail change"
+    # Changes a batch or ETL job: the release needs data integrity checks (metrics.integrity).
+    BATCH_JOB = "batch_job", "Batch / ETL job change"
 
 
 class ScopeDecision(models.TextChoices):

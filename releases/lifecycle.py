@@ -155,6 +155,10 @@ def transition(release: Release, action: str, user, comment: str = "") -> Releas
     _require(user, t.permission, f"{action} releases")
     with transaction.atomic():
         locked = _lock(release)
+        if action == "close" and locked.state in t.sources:
+            from metrics.integrity import require_passed_for_close
+
+            require_passed_for_close(locked)  # data integrity checks must have passed (6.3)
         _move(locked, t, user, comment)
     return locked
 
