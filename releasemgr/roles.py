@@ -191,6 +191,8 @@ def _grant(roles: list[str], *specs: str) -> None:
 # --- KPI watch (metrics.models.kpis) ---
 _grant([RELEASE_MANAGER], *_crud("metrics.kpi"))
 _grant([DEPLOYER, PIPELINE], "add:metrics.kpisample")
+# Shorten/extend a stabilisation window, acknowledge a KPI alert.
+_grant([RELEASE_MANAGER], "change:metrics.stabilisationwindow", "change:metrics.kpialert")
 # --- incidents, recovery decisions, data integrity ---
 _grant([RELEASE_MANAGER], *_crud("metrics.incident", "metrics.integritycheck"))
 _grant([DEPLOYER, PIPELINE], "add:metrics.incident", "change:metrics.incident")

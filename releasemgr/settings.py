@@ -173,6 +173,10 @@ SPECTACULAR_SETTINGS = {
         # RiskProfile (services) and RiskLevel (exceptions) share low/medium/high.
         "RiskLevelEnum": "releases.choices.RiskProfile",
         "WindowKindEnum": "scheduling.choices.WindowKind",
+        "KpiKindEnum": "metrics.models.kpis.KpiKind",
+        "KpiDirectionEnum": "metrics.models.kpis.KpiDirection",
+        "StabilisationStateEnum": "metrics.models.stabilisation.WindowState",
+        "StabilisationVerdictEnum": "metrics.models.stabilisation.Verdict",
         "IncidentStatusEnum": "metrics.models.incidents.IncidentStatus",
         "IncidentAttributionEnum": "metrics.models.incidents.Attribution",
         "RecoveryChoiceEnum": "metrics.models.incidents.RecoveryChoice",
@@ -278,6 +282,16 @@ CELERY_BEAT_SCHEDULE["notify-overdue-retrospectives"] = {
 # An incident without an explicit cause is attributed to the latest production deployment of
 # its service that finished at most this many hours before it started (metrics.attribution).
 INCIDENT_ATTRIBUTION_HOURS = env_int("INCIDENT_ATTRIBUTION_HOURS", 24)
+# The KPI watch after a production deployment (metrics.stabilisation): how long it lasts, how
+# far before the deployment the baseline looks, and how often new samples are compared.
+STABILISATION_HOURS = env_int("STABILISATION_HOURS", 72)
+STABILISATION_BASELINE_HOURS = env_int("STABILISATION_BASELINE_HOURS", 24)
+KPI_WATCH_SECONDS = env_int("KPI_WATCH_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["kpi-watch"] = {
+    "task": "metrics.jobs_kpis.kpi_watch_task",
+    "schedule": KPI_WATCH_SECONDS,
+    "options": {"expires": KPI_WATCH_SECONDS},
+}
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")

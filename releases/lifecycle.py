@@ -493,6 +493,9 @@ def record_event(
                     from governance import register
 
                     transaction.on_commit(lambda: register.notify_known_errors(locked_release))
+                    from metrics.stabilisation import open_window
+
+                    open_window(dep, user)  # the 72-hour KPI watch starts now
                 elif final == DeploymentStatus.ROLLED_BACK:
                     _move(
                         locked_release,

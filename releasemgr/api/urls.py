@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from metrics.api import incidents as metrics_incidents
+from metrics.api import kpis as metrics_kpis
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
 from releases.api import packaging as release_packaging
@@ -33,6 +34,7 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 # Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
 METRICS_AREAS = [
     # one entry per area
+    metrics_kpis,
     metrics_incidents,
 ]
 ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
