@@ -158,7 +158,9 @@ def test_bad_times_are_refused_and_nothing_is_written(payments, bob):
     assert Incident.objects.count() == 0
 
 
-def test_a_caused_by_outside_production_is_refused(draft_release, payments, dave, carol, bob, env_list):
+def test_a_caused_by_outside_production_is_refused(
+    draft_release, payments, dave, carol, bob, env_list
+):
     builders.approve(draft_release, dave, carol)
     dev = builders.succeed(builders.deploy(draft_release, env_list[0], bob), bob)
 
@@ -312,7 +314,10 @@ def test_an_unattributed_or_resolved_incident_cannot_be_decided(deployed, paymen
     assert RecoveryDecision.objects.count() == 0
 
 
-@pytest.mark.parametrize(("persona", "allowed"), [("alice", True), ("bob", True), ("dave", False), ("carol", False), ("pipeline", False)])
+@pytest.mark.parametrize(
+    ("persona", "allowed"),
+    [("alice", True), ("bob", True), ("dave", False), ("carol", False), ("pipeline", False)],
+)
 def test_release_managers_and_deployers_decide(request, deployed, payments, bob, persona, allowed):
     incident, _ = report(bob, payments)
     user = request.getfixturevalue(persona)
