@@ -96,7 +96,6 @@ class DecisionKind(models.TextChoices):
     POLICY_CHANGE = "policy_change", "Policy change"
     RETROSPECTIVE = "retrospective", "Emergency retrospective"
     SIGN_OFF = "sign_off", "Sign-off"
-    RECOVERY = "recovery", "Rollback or fix-forward decision"
     STABILISATION = "stabilisation", "Stabilisation verdict"
     RECOVERY = "recovery", "Rollback or fix-forward decision"
 

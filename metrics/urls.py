@@ -4,7 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     # One line per area, e.g. path("", include("metrics.urls_kpis")).
-    path("", include("metrics.urls_incidents")),
     path("", include("metrics.urls_kpis")),
     path("", include("metrics.urls_incidents")),
 ]

@@ -173,11 +173,6 @@ SPECTACULAR_SETTINGS = {
         # RiskProfile (services) and RiskLevel (exceptions) share low/medium/high.
         "RiskLevelEnum": "releases.choices.RiskProfile",
         "WindowKindEnum": "scheduling.choices.WindowKind",
-        "IncidentStatusEnum": "metrics.models.incidents.IncidentStatus",
-        "IncidentAttributionEnum": "metrics.models.incidents.Attribution",
-        "RecoveryChoiceEnum": "metrics.models.incidents.RecoveryChoice",
-        "IntegrityKindEnum": "metrics.models.integrity.IntegrityKind",
-        "IntegrityRelationEnum": "metrics.models.integrity.IntegrityRelation",
         "KpiKindEnum": "metrics.models.kpis.KpiKind",
         "KpiDirectionEnum": "metrics.models.kpis.KpiDirection",
         "StabilisationStateEnum": "metrics.models.stabilisation.WindowState",
@@ -297,10 +292,6 @@ CELERY_BEAT_SCHEDULE["kpi-watch"] = {
     "schedule": KPI_WATCH_SECONDS,
     "options": {"expires": KPI_WATCH_SECONDS},
 }
-
-# An incident without an explicit cause is attributed to the latest production deployment of
-# its service that finished at most this many hours before it started (metrics.attribution).
-INCIDENT_ATTRIBUTION_HOURS = env_int("INCIDENT_ATTRIBUTION_HOURS", 24)
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")

@@ -34,7 +34,6 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 # Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
 METRICS_AREAS = [
     # one entry per area
-    metrics_incidents,
     metrics_kpis,
     metrics_incidents,
 ]
