@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     # One line per area, e.g. path("", include("metrics.urls_kpis")).
+    path("", include("metrics.urls_tickets")),
     path("", include("metrics.urls_kpis")),
     path("", include("metrics.urls_incidents")),
 ]

@@ -201,6 +201,9 @@ _grant([RELEASE_MANAGER, DEPLOYER], "codename:metrics.decide_recovery")
 _grant([RELEASE_MANAGER, DEPLOYER, PIPELINE], "add:metrics.integrityresult")
 # --- config drift, runbooks ---
 # --- ticket triage ---
+# Help desks (pipeline), deployers and release managers import; RM and deployers override.
+_grant([RELEASE_MANAGER, DEPLOYER], "add:metrics.supportticket", "change:metrics.supportticket")
+_grant([PIPELINE], "add:metrics.supportticket")
 # --- deployment execution (targets, halts, strategy) ---
 
 for _role, _specs in STABILISATION_PERMISSIONS.items():

@@ -203,6 +203,8 @@ SPECTACULAR_SETTINGS = {
         "ScopeChangeKindEnum": "releases.models.scope_changes.ScopeChangeKind",
         "ScopeChangeStatusEnum": "releases.models.scope_changes.ScopeChangeStatus",
         "TestResultStatusEnum": "releases.models.validation.TestResultStatus",
+        "TicketClassificationEnum": "metrics.models.tickets.TicketClassification",
+        "TicketSentimentEnum": "metrics.models.tickets.TicketSentiment",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -24,6 +24,7 @@ from governance.models import (
     RegisterEntry,
     Retrospective,
 )
+from metrics.models import SupportTicket
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
@@ -273,6 +274,7 @@ def demo(db):
         ReleaseLibraryPin: ReleaseLibraryPin.objects.filter(release__state="draft").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
+        SupportTicket: SupportTicket.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
+from metrics.api import tickets as metrics_tickets
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
 from releasemgr.api.exceptions import api_not_found
@@ -34,6 +35,7 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 # Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
 METRICS_AREAS = [
     # one entry per area
+    metrics_tickets,
     metrics_kpis,
     metrics_incidents,
 ]

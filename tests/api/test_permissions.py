@@ -61,6 +61,7 @@ LISTS = [
     "train-cars",
     "library-usages",
     "library-pins",
+    "support-tickets",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -147,6 +148,8 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/rollback-steps/"),
     ("post", "/api/v1/dr-tests/"),
     ("get", "/api/v1/releases/REL-2026-0001/rollback/"),
+    ("post", "/api/v1/support-tickets/"),
+    ("post", "/api/v1/support-tickets/1/override/"),
 ]
 
 

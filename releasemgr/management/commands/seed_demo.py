@@ -44,6 +44,7 @@ DEMO_AREAS = [
     "releases.demo_packaging",
     "releases.demo_resilience",
     "releases.demo_scope_changes",
+    "metrics.demo_tickets",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]

@@ -1,0 +1,28 @@
+"""The ticket triage panel on the release's Stabilisation tab: tickets attributed to it."""
+
+from django import template
+from django.db.models import Count
+
+from metrics.models import SupportTicket
+
+register = template.Library()
+
+LISTED = 10
+
+
+@register.inclusion_tag("metrics/ticket_panel.html", takes_context=True)
+def ticket_panel(context, release):
+    """Tickets attributed to this release (release-related, and unclear ones naming it as the
+    candidate), newest first; two queries."""
+    tickets = SupportTicket.objects.filter(attributed_release=release)
+    totals = {
+        row["classification"]: row["n"]
+        for row in tickets.order_by().values("classification").annotate(n=Count("pk"))
+    }
+    return {
+        "release": release,
+        "tickets": list(tickets.select_related("service", "overridden_by")[:LISTED]),
+        "totals": totals,
+        "total": sum(totals.values()),
+        "request": context["request"],
+    }
