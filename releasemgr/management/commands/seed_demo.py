@@ -45,6 +45,7 @@ DEMO_AREAS = [
     "releases.demo_resilience",
     "releases.demo_scope_changes",
     "metrics.demo_tickets",
+    "releases.demo_pipeline",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
