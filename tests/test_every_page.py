@@ -24,6 +24,7 @@ from governance.models import (
     RegisterEntry,
     Retrospective,
 )
+from metrics import models as metrics_models
 from metrics.models import SupportTicket
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
@@ -112,6 +113,7 @@ WRITE_SUFFIXES = (
     "_resolve",
     "_delay",
     "_sign",
+    "_acknowledge",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
 # The auditor may export evidence (DESIGN.md roles): an empty request is bad input (400),
@@ -274,6 +276,9 @@ def demo(db):
         ReleaseLibraryPin: ReleaseLibraryPin.objects.filter(release__state="draft").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
+        metrics_models.Kpi: metrics_models.Kpi.objects.first(),
+        metrics_models.StabilisationWindow: metrics_models.StabilisationWindow.objects.first(),
+        metrics_models.KpiAlert: metrics_models.KpiAlert.objects.first(),
         SupportTicket: SupportTicket.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)

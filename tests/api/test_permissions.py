@@ -61,6 +61,10 @@ LISTS = [
     "train-cars",
     "library-usages",
     "library-pins",
+    "kpi-definitions",
+    "kpis",
+    "stabilisation-windows",
+    "kpi-alerts",
     "support-tickets",
 ]
 
@@ -149,6 +153,9 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/rollback-steps/"),
     ("post", "/api/v1/dr-tests/"),
     ("get", "/api/v1/releases/REL-2026-0001/rollback/"),
+    ("post", "/api/v1/kpis/"),
+    ("post", "/api/v1/kpi-definitions/"),
+    ("post", "/api/v1/kpi-alerts/1/acknowledge/"),
     ("post", "/api/v1/support-tickets/"),
     ("post", "/api/v1/support-tickets/1/override/"),
 ]

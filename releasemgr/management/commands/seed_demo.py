@@ -46,6 +46,7 @@ DEMO_AREAS = [
     "releases.demo_scope_changes",
     "metrics.demo_tickets",
     "releases.demo_pipeline",
+    "metrics.demo_kpis",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
