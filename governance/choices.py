@@ -96,6 +96,7 @@ class DecisionKind(models.TextChoices):
     POLICY_CHANGE = "policy_change", "Policy change"
     RETROSPECTIVE = "retrospective", "Emergency retrospective"
     SIGN_OFF = "sign_off", "Sign-off"
+    ROLLOUT = "rollout", "Deployment rollout decision"
     STABILISATION = "stabilisation", "Stabilisation verdict"
     RECOVERY = "recovery", "Rollback or fix-forward decision"
 

@@ -90,6 +90,7 @@ COUNTED_STATUSES = (
     DeploymentStatus.FAILED,
     DeploymentStatus.ROLLED_BACK,
     DeploymentStatus.HALTED,
+    DeploymentStatus.PARTIALLY_FAILED,
 )
 
 

@@ -205,6 +205,10 @@ _grant([RELEASE_MANAGER, DEPLOYER, PIPELINE], "add:metrics.integrityresult")
 _grant([RELEASE_MANAGER, DEPLOYER], "add:metrics.supportticket", "change:metrics.supportticket")
 _grant([PIPELINE], "add:metrics.supportticket")
 # --- deployment execution (targets, halts, strategy) ---
+# Partial failures (retry / roll back / accept) and smoke-test halt overrides: release managers.
+_grant(
+    [RELEASE_MANAGER], "codename:releases.decide_partial_failure", "codename:releases.override_halt"
+)
 
 for _role, _specs in STABILISATION_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_specs]

@@ -69,6 +69,8 @@ class DeploymentStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     HALTED = "halted", "Halted"
     ROLLED_BACK = "rolled_back", "Rolled back"
+    # Some targets succeeded, some failed (releases.rollout); not succeeded, not running.
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
 
 
 class DeploymentStrategy(models.TextChoices):
@@ -83,6 +85,8 @@ class EventType(models.TextChoices):
     SMOKE = "smoke", "Smoke test"
     HEALTH = "health", "Health check"
     LOG = "log", "Log message"
+    PLAN = "plan", "Target plan"
+    DECISION = "decision", "Decision"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     HALTED = "halted", "Halted"

@@ -26,6 +26,7 @@ from releases.models import Deployment, GateDecision, Release, ReleaseService, S
 from releases.packaging import check_rollback_package
 from releases.quality import check_quality_gates
 from releases.rollback_scope import check_rollback_plan
+from releases.rollout import check_smoke_tests
 from scheduling.golive import check_regional_go_live
 from scheduling.models import Environment
 from scheduling.reservations import check_reservation
@@ -195,6 +196,7 @@ def evaluate_release(
     decision.add(check_promotion_order(release, environment))
     decision.add(check_reservation(release, environment, at))
     decision.add(check_quality_gates(release, environment))
+    decision.add(check_smoke_tests(release, environment))
     decision.add(check_open_defects(release, at))
     decision.add(check_rollback_package(release, environment))
     decision.add(check_rollback_plan(release, environment))

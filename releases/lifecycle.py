@@ -26,7 +26,7 @@ from governance.models import Approval, ApprovalDecision
 from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
 from releasemgr.redaction import redact
 from releasemgr.roles import user_roles
-from releases import gate
+from releases import gate, rollout
 from releases import strategy as release_strategy
 from releases.choices import ChangeType, DeploymentStatus, EventStatus, EventType, ReleaseState
 from releases.models import Deployment, DeploymentEvent, Release
@@ -423,6 +423,7 @@ _EVENT_SOURCES = {
         DeploymentStatus.SUCCEEDED,
         DeploymentStatus.FAILED,
         DeploymentStatus.HALTED,
+        DeploymentStatus.PARTIALLY_FAILED,
     ),
 }
 
@@ -435,6 +436,7 @@ def record_event(
     target: str = "",
     status: str = "",
     message: str = "",
+    version: str = "",
 ) -> DeploymentEvent:
     """Record what a pipeline reports; a final event moves the deployment and release."""
     _require(user, "releases.deploy_release", "report deployment results")
@@ -446,7 +448,7 @@ def record_event(
             .get(pk=deployment.pk)
         )
         final = TERMINAL_EVENTS.get(type)
-        if final is None and dep.is_finished:
+        if final is None and dep.is_finished and not rollout.accepts_late_event(dep, type):
             raise IllegalTransition(
                 f"Deployment #{dep.pk} already {dep.status}; it takes no more {type} events."
             )
@@ -477,6 +479,7 @@ def record_event(
             message=redact(message),
             actor=user,
         )
+        final = rollout.on_event(dep, event, user, final, version=version)
         if final is not None:
             dep.status = final
             dep.finished_at = timezone.now()

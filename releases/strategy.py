@@ -429,21 +429,3 @@ def apply(deployment, release, environment, strategy: str = "", canary_steps=Non
         deployment.canary_steps = []
     deployment.change_record = approval_record(release)
     return advice
-
-
-def clean_form_steps(form, data: dict) -> dict:
-    """The deploy form's canary steps: text → steps, or a field error saying what is wrong."""
-    text = (data.get("canary_steps") or "").strip()
-    data["canary_steps"] = None
-    if not text:
-        return data
-    if data.get("strategy") != DeploymentStrategy.CANARY:
-        form.add_error(
-            "canary_steps", "Canary steps apply only to the canary strategy; clear them or pick it."
-        )
-        return data
-    try:
-        data["canary_steps"] = parse_steps_text(text)
-    except InvalidCanarySteps as exc:
-        form.add_error("canary_steps", exc.message)
-    return data

@@ -24,7 +24,6 @@ from governance.models import (
     RegisterEntry,
     Retrospective,
 )
-from metrics import models as metrics_models
 from metrics.models import SupportTicket
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
@@ -45,6 +44,7 @@ from releases.models import (
 )
 from releases.models.packaging import Artifact, CompensatingScript, ConfigSet
 from releases.models.resilience import DrTest, RollbackStep
+from releases.models.targets import DeploymentTarget
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain
 from scheduling.models import (
     Environment,
@@ -113,7 +113,6 @@ WRITE_SUFFIXES = (
     "_resolve",
     "_delay",
     "_sign",
-    "_acknowledge",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
 # The auditor may export evidence (DESIGN.md roles): an empty request is bad input (400),
@@ -241,6 +240,7 @@ def demo(db):
         Environment: Environment.objects.get(slug="staging"),
         FreezeWindow: FreezeWindow.objects.first(),
         Deployment: Deployment.objects.first(),
+        DeploymentTarget: DeploymentTarget.objects.filter(status="failed").first(),
         GateDecision: GateDecision.objects.first(),
         ApiToken: token,
         ScopeItem: ScopeItem.objects.filter(release__state="draft").first(),
@@ -276,9 +276,6 @@ def demo(db):
         ReleaseLibraryPin: ReleaseLibraryPin.objects.filter(release__state="draft").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
-        metrics_models.Kpi: metrics_models.Kpi.objects.first(),
-        metrics_models.StabilisationWindow: metrics_models.StabilisationWindow.objects.first(),
-        metrics_models.KpiAlert: metrics_models.KpiAlert.objects.first(),
         SupportTicket: SupportTicket.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)

@@ -11,6 +11,7 @@ from releases.api import interfaces as release_interfaces
 from releases.api import packaging as release_packaging
 from releases.api import pipeline as release_pipeline
 from releases.api import resilience as release_resilience
+from releases.api import rollout as release_rollout
 from releases.api import scope_changes as release_scope_changes
 from releases.api import trains as release_trains
 from releases.api import validation as release_validation
@@ -28,6 +29,7 @@ RELEASE_AREAS = [
     release_scope_changes,
     release_interfaces,
     release_resilience,
+    release_rollout,
     release_pipeline,
 ]
 # Modules of governance/api/ with ``register(router)`` and ``urlpatterns``.

@@ -367,7 +367,19 @@ class DeploymentCreateSerializer(serializers.Serializer):
 
 class DeploymentEventCreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=EventType.choices)
-    target = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    target = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="node: the target's name; plan: every target's name (comma-separated); "
+        "smoke: the test's name. See releases.rollout for the order rules.",
+    )
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="node ok: the version the target now runs (default: the release's version).",
+    )
     status = serializers.ChoiceField(
         choices=DeploymentEvent._meta.get_field("status").choices, required=False
     )

@@ -211,7 +211,14 @@ class DeploymentViewSet(
     @extend_schema(methods=["get"], responses={200: s.DeploymentEventSerializer(many=True)})
     @action(detail=True, methods=["get", "post"])
     def events(self, request, pk=None):
-        """Node, smoke and health results, and the final succeeded/failed/halted/rolled_back."""
+        """Node, smoke and health results, and the final succeeded/failed/halted/rolled_back.
+
+        Targets: `plan` declares them (`target`: names, comma-separated; after a plan a node
+        result for another name is a 400); `node` reports one (`target`, `status` ok / failed /
+        info = still running, optional `version`); a result for a finished target or deployment
+        is a 409. Mixed node results make the deployment `partially_failed`. A failed `smoke`
+        (`target` = test name) halts a running deployment at once.
+        """
         deployment = self.get_object()
         if request.method == "GET":
             events = deployment.events.select_related("actor")

@@ -18,6 +18,7 @@ from releases.models.packaging import (
 from releases.models.release import Release, ReleaseService, ScopeItem
 from releases.models.resilience import DrResult, DrTest, RollbackStep
 from releases.models.scope_changes import ScopeChangeRequest, TechDebtEstimate
+from releases.models.targets import DeploymentTarget, RolloutDecision
 from releases.models.trains import LibraryUsage, ReleaseLibraryPin, ReleaseTrain, TrainCar
 from releases.models.validation import QualityGate, TestResult
 
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigSet",
     "Deployment",
     "DeploymentEvent",
+    "DeploymentTarget",
     "DrResult",
     "DrTest",
     "GateDecision",
@@ -44,6 +46,7 @@ __all__ = [
     "ReleaseTrain",
     "RollbackPackage",
     "RollbackStep",
+    "RolloutDecision",
     "ScopeChangeRequest",
     "ScopeItem",
     "Service",

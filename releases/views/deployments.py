@@ -64,6 +64,9 @@ def render_deployment_detail(request, pk, status=200, event_form=None):
         "history": history_rows(deployment),
         "event_form": event_form if can_report else None,
     }
+    from releases.views_rollout import rollout_context
+
+    context.update(rollout_context(request, deployment))  # targets, partial failure, smoke halt
     return render(request, "deployments/deployment_detail.html", context, status=status)
 
 

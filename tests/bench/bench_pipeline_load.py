@@ -438,11 +438,6 @@ def gate_questions(cat: dict, rng: random.Random, n: int = 600) -> list[bytes]:
     return out
 
 
-def gate_answer(body: bytes) -> str:
-    answer = json.loads(body)
-    return f"{answer['status']}{'' if answer['release'] else ' (no release)'}"
-
-
 def running_deployments() -> list[int]:
     from releases.models import Deployment
 
@@ -584,15 +579,13 @@ def headers(key: str) -> dict:
     }
 
 
-def drive(port: int, key: str, make, seconds: float, concurrency: int, classify=None) -> dict:
+def drive(port: int, key: str, make, seconds: float, concurrency: int) -> dict:
     """``concurrency`` threads, one keep-alive connection each, for ``seconds``.
 
-    ``make(i)`` returns (method, path, body) for the thread-local request number ``i``;
-    ``classify(body)`` (optional) names what a 2xx answer said, to count the mix.
+    ``make(i)`` returns (method, path, body) for the thread-local request number ``i``.
     """
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     statuses: list[Counter] = [Counter() for _ in range(concurrency)]
-    kinds: list[Counter] = [Counter() for _ in range(concurrency)]
     samples: list[str] = []
     start = threading.Barrier(concurrency + 1)
     window = {}
@@ -619,8 +612,6 @@ def drive(port: int, key: str, make, seconds: float, concurrency: int, classify=
                 status, data = 0, repr(error).encode()
             latencies[n].append((time.perf_counter() - t0) * 1000)
             statuses[n][status] += 1
-            if classify is not None and 200 <= status < 300:
-                kinds[n][classify(data)] += 1
             if not 200 <= status < 300 and len(samples) < 5:
                 samples.append(f"{status} {method} {path}: {data[:300]!r}")
         conn.close()
@@ -647,7 +638,6 @@ def drive(port: int, key: str, make, seconds: float, concurrency: int, classify=
         "bad": sum(v for s, v in total.items() if not 200 <= s < 300),
         "statuses": dict(total),
         "samples": samples,
-        "kinds": sum(kinds, Counter()),
     }
 
 
@@ -763,19 +753,10 @@ def main() -> int:
         # Warm every worker and thread up (imports, connections) before timing.
         for _, make in load.values():
             drive(port, args.key, make, min(2.0, args.seconds), args.concurrency)
-        load_before = os.getloadavg()
         results = {
-            name: drive(
-                port,
-                args.key,
-                make,
-                args.seconds,
-                args.concurrency,
-                gate_answer if name == "POST /api/v1/gate/" else None,
-            )
+            name: drive(port, args.key, make, args.seconds, args.concurrency)
             for name, (_, make) in load.items()
         }
-        load_after = os.getloadavg()
     finally:
         if proc is not None:
             stop(proc)
@@ -803,13 +784,6 @@ def main() -> int:
         )
         bad += r["bad"]
     print("(x rps, x p50: ratio to the baseline; queries: SQL statements per request, in-process)")
-    mix = results["POST /api/v1/gate/"]["kinds"]
-    print(
-        "gate answers: "
-        + ", ".join(f"{kind} {count}" for kind, count in sorted(mix.items()))
-        + f"\nload average (1 min) before/after the load: {load_before[0]:.1f}/{load_after[0]:.1f} "
-        f"on {os.cpu_count()} CPUs (client, gunicorn and PostgreSQL share them)"
-    )
     for name in ("gate", "events"):
         print(f"\nslowest statements in {name} requests (in-process, one client):")
         for ms, sql in slowest[name]:

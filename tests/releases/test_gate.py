@@ -77,6 +77,7 @@ def test_an_approved_release_is_allowed_to_the_first_environment(
         "promotion_order",
         "environment_reservation",
         "quality_gates",
+        "smoke_tests",
         "open_defects",
         "rollback_package",
         "rollback_plan",

@@ -44,9 +44,8 @@ DEMO_AREAS = [
     "releases.demo_packaging",
     "releases.demo_resilience",
     "releases.demo_scope_changes",
+    "releases.demo_rollout",
     "metrics.demo_tickets",
-    "releases.demo_pipeline",
-    "metrics.demo_kpis",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
