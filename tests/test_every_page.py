@@ -25,6 +25,8 @@ from governance.models import (
     Retrospective,
 )
 from metrics.models import SupportTicket
+from metrics.models.incidents import Incident
+from metrics.models.integrity import IntegrityCheck
 from releasemgr.api.urls import router
 from releasemgr.models import ApiToken, Notification
 from releases.models import (
@@ -184,6 +186,8 @@ MODEL_BY_PREFIX = [
     ("change_model", ChangeModel),
     ("retrospective", Retrospective),
     ("api_version", ApiVersion),
+    ("incident", Incident),
+    ("integrity_check", IntegrityCheck),
 ]
 
 
@@ -276,6 +280,8 @@ def demo(db):
         ReleaseLibraryPin: ReleaseLibraryPin.objects.filter(release__state="draft").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
+        Incident: Incident.objects.filter(release__isnull=False, status="mitigated").first(),
+        IntegrityCheck: IntegrityCheck.objects.first(),
         SupportTicket: SupportTicket.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
@@ -346,6 +352,8 @@ def _row_counts():
         Approval,
         governance_models.Defect,
         governance_models.RiskAcceptance,
+        Incident,
+        IntegrityCheck,
     ]
     return {m.__name__: (m.objects.count(), m.history.count()) for m in models}
 
@@ -388,6 +396,7 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "PolicyVersion": "an append-only snapshot of the approval rules",
         "Notification": "a message to one person; reading it is its only change",
         "KpiSample": "a measured value posted by a monitor (append-only)",
+        "IntegrityResult": "a measurement posted by a batch or ETL job (append-only)",
         "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
     }
     missing = []

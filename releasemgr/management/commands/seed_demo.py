@@ -46,6 +46,7 @@ DEMO_AREAS = [
     "releases.demo_scope_changes",
     "releases.demo_rollout",
     "metrics.demo_tickets",
+    "metrics.demo_incidents",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
