@@ -24,6 +24,7 @@ from governance.models import (
     RegisterEntry,
     Retrospective,
 )
+from metrics import models as metrics_models
 from metrics.models import SupportTicket
 from metrics.models.incidents import Incident
 from metrics.models.integrity import IntegrityCheck
@@ -115,6 +116,7 @@ WRITE_SUFFIXES = (
     "_resolve",
     "_delay",
     "_sign",
+    "_acknowledge",
 )
 WRITE_NAMES = {"sequencing_update", "patch_sla"}
 # The auditor may export evidence (DESIGN.md roles): an empty request is bad input (400),
@@ -280,6 +282,9 @@ def demo(db):
         ReleaseLibraryPin: ReleaseLibraryPin.objects.filter(release__state="draft").first(),
         QualityGate: QualityGate.objects.first(),
         TestResult: TestResult.objects.first(),
+        metrics_models.Kpi: metrics_models.Kpi.objects.first(),
+        metrics_models.StabilisationWindow: metrics_models.StabilisationWindow.objects.first(),
+        metrics_models.KpiAlert: metrics_models.KpiAlert.objects.first(),
         Incident: Incident.objects.filter(release__isnull=False, status="mitigated").first(),
         IntegrityCheck: IntegrityCheck.objects.first(),
         SupportTicket: SupportTicket.objects.first(),

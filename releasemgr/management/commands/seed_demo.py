@@ -47,6 +47,7 @@ DEMO_AREAS = [
     "releases.demo_rollout",
     "metrics.demo_tickets",
     "metrics.demo_incidents",
+    "metrics.demo_kpis",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
