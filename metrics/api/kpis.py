@@ -7,7 +7,12 @@ naming the sample and field (the expected unit on a unit mismatch) and write not
 """
 
 from django.db.models import ProtectedError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,6 +27,7 @@ from metrics.filtersets_kpis import (
 from metrics.models import Kpi, KpiAlert, KpiSample, StabilisationWindow
 from metrics.models.kpis import KpiDirection, KpiKind
 from metrics.models.stabilisation import Verdict, WindowState
+from releasemgr import idempotency
 from releasemgr.api.serializers import ValidatedModelSerializer
 from releasemgr.api.viewsets import BaseModelViewSet
 from releasemgr.decisions import DomainError
@@ -183,6 +189,16 @@ class KpiSampleViewSet(
 
     @extend_schema(
         request=SampleInSerializer,
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Repeating a key with the same body answers the first result; "
+                "nothing new is written.",
+            )
+        ],
         responses={
             201: KpiSampleSerializer(many=True),
             400: OpenApiResponse(description="Field errors; nothing was recorded."),
@@ -194,6 +210,9 @@ class KpiSampleViewSet(
         ),
     )
     def create(self, request, *args, **kwargs):
+        return idempotency.respond(request, "kpis", lambda: self._record(request))
+
+    def _record(self, request):
         data = request.data
         batch = isinstance(data, dict) and "samples" in data
         body = BatchInSerializer(data=data) if batch else SampleInSerializer(data=data)

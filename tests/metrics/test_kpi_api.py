@@ -92,6 +92,22 @@ def test_non_finite_values_are_refused(api_client, pipeline, error_rate, environ
 
 
 @pytest.mark.django_db
+def test_a_retried_post_with_the_same_idempotency_key_records_once(
+    api_client, pipeline, error_rate, environments
+):
+    client = api_client(pipeline)
+    batch = {"samples": [_sample(value=1.0), _sample(value=1.1)]}
+    first = client.post("/api/v1/kpis/", batch, format="json", HTTP_IDEMPOTENCY_KEY="run-42")
+    again = client.post("/api/v1/kpis/", batch, format="json", HTTP_IDEMPOTENCY_KEY="run-42")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert KpiSample.objects.count() == 2
+    other = client.post("/api/v1/kpis/", _sample(), format="json", HTTP_IDEMPOTENCY_KEY="run-42")
+    assert other.status_code == 422
+    assert KpiSample.objects.count() == 2
+
+
+@pytest.mark.django_db
 def test_an_empty_batch_is_refused(api_client, pipeline, error_rate):
     response = api_client(pipeline).post("/api/v1/kpis/", {"samples": []}, format="json")
     assert response.status_code == 400
