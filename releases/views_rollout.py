@@ -24,9 +24,10 @@ class ReasonForm(BootstrapFormMixin, forms.Form):
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, required=False, **kwargs):
+    def __init__(self, *args, required=False, label="Reason", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = required
+        self.fields["reason"].label = label
         if required:
             self.fields["reason"].error_messages["required"] = (
                 "Give a reason: it is recorded with the decision."
@@ -34,15 +35,31 @@ class ReasonForm(BootstrapFormMixin, forms.Form):
 
 
 ACTIONS = {
-    # name: (label, reason required, success message)
-    "retry-failed": ("Retry failed targets", False, "Failed targets sent back to the pipeline"),
+    # name: (label, reason required, success message, reason label)
+    "retry-failed": (
+        "Retry failed targets",
+        False,
+        "Failed targets sent back to the pipeline",
+        "Why retry (optional)",
+    ),
     "rollback-succeeded": (
         "Roll back succeeded targets",
         False,
         "Succeeded targets rolled back to their previous version",
+        "Why roll back (optional)",
     ),
-    "accept-partial": ("Accept as partially deployed", True, "Partial result accepted"),
-    "override-halt": ("Override the halt", True, "Failed smoke tests overridden"),
+    "accept-partial": (
+        "Accept as partially deployed",
+        True,
+        "Partial result accepted",
+        "Why accept",
+    ),
+    "override-halt": (
+        "Override the halt",
+        True,
+        "Failed smoke tests overridden",
+        "Why override the failed smoke test",
+    ),
 }
 
 
@@ -51,7 +68,8 @@ def rollout_context(request, deployment: Deployment) -> dict:
     bound = getattr(request, "_rollout_forms", {})
     offer = rollout.available(deployment, request.user)
     forms_ = {
-        name: bound.get(name) or ReasonForm(prefix=name, required=ACTIONS[name][1])
+        name: bound.get(name)
+        or ReasonForm(prefix=name, required=ACTIONS[name][1], label=ACTIONS[name][3])
         for name in ACTIONS
     }
     return {
@@ -76,8 +94,8 @@ class _DecisionView(RoleRequiredMixin, View):
         from releases.views.deployments import render_deployment_detail
 
         deployment = get_object_or_404(Deployment.objects.select_related("release"), pk=pk)
-        label, required, done = ACTIONS[self.action]
-        form = ReasonForm(request.POST, prefix=self.action, required=required)
+        label, required, done, reason_label = ACTIONS[self.action]
+        form = ReasonForm(request.POST, prefix=self.action, required=required, label=reason_label)
         if not form.is_valid():
             request._rollout_forms = {self.action: form}
             messages.error(request, f"{label}: " + " ".join(form.errors["reason"]))
