@@ -438,6 +438,11 @@ def gate_questions(cat: dict, rng: random.Random, n: int = 600) -> list[bytes]:
     return out
 
 
+def gate_answer(body: bytes) -> str:
+    answer = json.loads(body)
+    return f"{answer['status']}{'' if answer['release'] else ' (no release)'}"
+
+
 def running_deployments() -> list[int]:
     from releases.models import Deployment
 
@@ -453,21 +458,31 @@ def event_body(i: int, rng: random.Random) -> bytes:
 
 
 class Recorder:
-    """Every SQL statement a request runs, with its own wall time (finer than the debug log)."""
+    """Every SQL statement a request runs, with its parameters."""
 
     def __init__(self):
-        self.statements: list[tuple[float, str]] = []
+        self.statements: list[tuple[str, object]] = []
 
     def __call__(self, execute, sql, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.statements.append(((time.perf_counter() - t0) * 1000, sql))
+        self.statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+
+def server_time(sql: str, params) -> float:
+    """PostgreSQL's own execution time of a SELECT, in ms (EXPLAIN ANALYZE): what the
+    statement costs the database, apart from the client's CPU and round trips."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Execution Time"])
 
 
 def count_queries(key: str, questions: list[bytes], running: list[int], rng: random.Random):
-    """SQL statements per request (min-max over a few requests) and the slowest statements."""
+    """Per request kind: SQL statements (min-max over a few requests), the wall time of one
+    request in-process, and the SELECTs that cost PostgreSQL the most (EXPLAIN ANALYZE)."""
     from django.db import connection
     from django.test import Client
 
@@ -486,19 +501,27 @@ def count_queries(key: str, questions: list[bytes], running: list[int], rng: ran
             for i, d in enumerate(rng.sample(running, min(8, len(running))))
         ],
     }
-    counts, slowest = {}, {}
+    report = {}
     for name, fns in calls.items():
         fns[0]()  # warm-up (token last-used write, caches)
-        seen, statements = [], []
+        seen, walls, selects = [], [], {}
         for fn in fns:
             recorder = Recorder()
+            t0 = time.perf_counter()
             with connection.execute_wrapper(recorder):
                 fn()
+            walls.append((time.perf_counter() - t0) * 1000)
             seen.append(len(recorder.statements))
-            statements.extend(recorder.statements)
-        counts[name] = (min(seen), max(seen))
-        slowest[name] = sorted(statements, reverse=True)[:4]
-    return counts, slowest
+            for sql, params in recorder.statements:
+                if sql.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in sql:
+                    selects.setdefault(sql, params)  # one plan per statement shape
+        costly = sorted(((server_time(sql, p), sql) for sql, p in selects.items()), reverse=True)
+        report[name] = {
+            "queries": (min(seen), max(seen)),
+            "wall_p50": statistics.median(walls),
+            "slowest": costly[:3],
+        }
+    return report
 
 
 # --- gunicorn and the load driver ---------------------------------------------------------
@@ -579,13 +602,15 @@ def headers(key: str) -> dict:
     }
 
 
-def drive(port: int, key: str, make, seconds: float, concurrency: int) -> dict:
+def drive(port: int, key: str, make, seconds: float, concurrency: int, classify=None) -> dict:
     """``concurrency`` threads, one keep-alive connection each, for ``seconds``.
 
-    ``make(i)`` returns (method, path, body) for the thread-local request number ``i``.
+    ``make(i)`` returns (method, path, body) for the thread-local request number ``i``;
+    ``classify(body)`` (optional) names what a 2xx answer said, to count the mix.
     """
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     statuses: list[Counter] = [Counter() for _ in range(concurrency)]
+    kinds: list[Counter] = [Counter() for _ in range(concurrency)]
     samples: list[str] = []
     start = threading.Barrier(concurrency + 1)
     window = {}
@@ -612,6 +637,8 @@ def drive(port: int, key: str, make, seconds: float, concurrency: int) -> dict:
                 status, data = 0, repr(error).encode()
             latencies[n].append((time.perf_counter() - t0) * 1000)
             statuses[n][status] += 1
+            if classify is not None and 200 <= status < 300:
+                kinds[n][classify(data)] += 1
             if not 200 <= status < 300 and len(samples) < 5:
                 samples.append(f"{status} {method} {path}: {data[:300]!r}")
         conn.close()
@@ -638,6 +665,7 @@ def drive(port: int, key: str, make, seconds: float, concurrency: int) -> dict:
         "bad": sum(v for s, v in total.items() if not 200 <= s < 300),
         "statuses": dict(total),
         "samples": samples,
+        "kinds": sum(kinds, Counter()),
     }
 
 
@@ -721,7 +749,7 @@ def main() -> int:
         running = running_deployments()
         if not running:
             raise SystemExit("no running deployments to report events on; raise --releases")
-        counts, slowest = count_queries(cat["key"], questions, running, rng)
+        inproc = count_queries(cat["key"], questions, running, rng)
         connection.close()  # the server gets the database to itself
 
         port = args.port or free_port()
@@ -753,10 +781,19 @@ def main() -> int:
         # Warm every worker and thread up (imports, connections) before timing.
         for _, make in load.values():
             drive(port, args.key, make, min(2.0, args.seconds), args.concurrency)
+        load_before = os.getloadavg()
         results = {
-            name: drive(port, args.key, make, args.seconds, args.concurrency)
+            name: drive(
+                port,
+                args.key,
+                make,
+                args.seconds,
+                args.concurrency,
+                gate_answer if name == "POST /api/v1/gate/" else None,
+            )
             for name, (_, make) in load.items()
         }
+        load_after = os.getloadavg()
     finally:
         if proc is not None:
             stop(proc)
@@ -775,7 +812,7 @@ def main() -> int:
     base = results["GET /api/v1/environments/ (baseline)"]
     bad = 0
     for name, r in results.items():
-        low, high = counts[load[name][0]]
+        low, high = inproc[load[name][0]]["queries"]
         queries = f"{low}" if low == high else f"{low}-{high}"
         print(
             f"{name:40} {r['requests']:8d} {r['rps']:8.1f} {r['p50']:8.1f} {r['p99']:8.1f} "
@@ -784,10 +821,21 @@ def main() -> int:
         )
         bad += r["bad"]
     print("(x rps, x p50: ratio to the baseline; queries: SQL statements per request, in-process)")
+    mix = results["POST /api/v1/gate/"]["kinds"]
+    print(
+        "gate answers: "
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(mix.items()))
+        + f"\nload average (1 min) before/after the load: {load_before[0]:.1f}/{load_after[0]:.1f} "
+        f"on {os.cpu_count()} CPUs (client, gunicorn and PostgreSQL share them)"
+    )
     for name in ("gate", "events"):
-        print(f"\nslowest statements in {name} requests (in-process, one client):")
-        for ms, sql in slowest[name]:
-            print(f"  {ms:7.2f} ms  {' '.join(sql.split())[:150]}")
+        r = inproc[name]
+        print(
+            f"\n{name}: in-process, one client, median {r['wall_p50']:.1f} ms per request; "
+            "costliest SELECTs in PostgreSQL (EXPLAIN ANALYZE execution time):"
+        )
+        for ms, sql in r["slowest"]:
+            print(f"  {ms:7.3f} ms  {' '.join(sql.split())[:140]}")
     print(
         f"\nseeded: {args.releases:,} releases, {args.windows:,} windows, "
         f"{args.deployments:,} deployments; database "
