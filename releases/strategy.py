@@ -113,6 +113,7 @@ class Advice:
     options: list[Option]
     canary_steps: list[dict]
     summary: str
+    risk_source: str = ""
 
     @property
     def recommended_label(self) -> str:
@@ -125,6 +126,7 @@ class Advice:
         return {
             "recommended": self.recommended,
             "risk_band": self.risk_band,
+            "risk_source": self.risk_source,
             "summary": self.summary,
             "canary_steps": self.canary_steps,
             "options": [o.as_dict() for o in self.options],
@@ -196,14 +198,15 @@ def steps_text(steps: list[dict]) -> str:
 # --- the facts --------------------------------------------------------------------------------
 
 
-def risk_band(release) -> str:
-    """The band of the latest recorded assessment, else the release scored now."""
+def risk_band(release) -> tuple[str, str]:
+    """The band the release was approved on (its latest recorded assessment), else the release
+    scored now; with where it comes from."""
     latest = release.risk_assessments.order_by("-created").first()
     if latest is not None:
-        return latest.band
+        return latest.band, f"assessed at submission {latest.round}"
     from governance import risk
 
-    return risk.assess(release).band
+    return risk.assess(release).band, "scored now"
 
 
 def monitoring_readiness(services, environment, at: datetime) -> dict[int, dict]:
@@ -233,7 +236,7 @@ def advise(release, environment, at: datetime | None = None) -> Advice:
     """Recommend blue-green, canary or rolling for ``release`` in ``environment``, with why."""
     at = at or timezone.now()
     services = [rs.service for rs in release.release_services.select_related("service")]
-    band = risk_band(release)
+    band, band_source = risk_band(release)
     readiness = monitoring_readiness(services, environment, at)
     spare = environment.spare_capacity_percent
     ha = [s.slug for s in services if s.ha_required]
@@ -383,6 +386,7 @@ def advise(release, environment, at: datetime | None = None) -> Advice:
     return Advice(
         recommended=recommended,
         risk_band=band,
+        risk_source=band_source,
         options=[options[s] for s in preference],
         canary_steps=default_canary_steps(band),
         summary=summary + ".",
@@ -429,3 +433,21 @@ def apply(deployment, release, environment, strategy: str = "", canary_steps=Non
         deployment.canary_steps = []
     deployment.change_record = approval_record(release)
     return advice
+
+
+def clean_form_steps(form, data: dict) -> dict:
+    """The deploy form's canary steps: text → steps, or a field error saying what is wrong."""
+    text = (data.get("canary_steps") or "").strip()
+    data["canary_steps"] = None
+    if not text:
+        return data
+    if data.get("strategy") != DeploymentStrategy.CANARY:
+        form.add_error(
+            "canary_steps", "Canary steps apply only to the canary strategy; clear them or pick it."
+        )
+        return data
+    try:
+        data["canary_steps"] = parse_steps_text(text)
+    except InvalidCanarySteps as exc:
+        form.add_error("canary_steps", exc.message)
+    return data

@@ -31,6 +31,7 @@ class EnvironmentForm(BootstrapFormMixin, ChangeReasonMixin, forms.ModelForm):
             "is_production",
             "capacity",
             "requires_reservation",
+            "spare_capacity_percent",
             "description",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}

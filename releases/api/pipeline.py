@@ -43,6 +43,9 @@ class StrategyAdviceSerializer(serializers.Serializer):
     environment = serializers.CharField()
     recommended = serializers.ChoiceField(choices=DeploymentStrategy.choices)
     risk_band = serializers.CharField()
+    risk_source = serializers.CharField(
+        help_text="e.g. 'assessed at submission 1' or 'scored now'."
+    )
     summary = serializers.CharField()
     canary_steps = CanaryStepSerializer(many=True)
     options = StrategyOptionSerializer(many=True)

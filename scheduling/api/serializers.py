@@ -24,6 +24,7 @@ class EnvironmentSerializer(ValidatedModelSerializer):
             "is_production",
             "capacity",
             "requires_reservation",
+            "spare_capacity_percent",
             "description",
             "created",
             "updated",
