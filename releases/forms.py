@@ -204,6 +204,17 @@ class StartDeploymentForm(BootstrapFormMixin, forms.Form):
         required=False,
         error_messages={"invalid": "Enter a git commit SHA (7-64 hex digits)."},
     )
+    canary_steps = forms.CharField(
+        required=False,
+        label="Canary steps",
+        help_text="Canary only: percent:hold minutes, e.g. 5:30, 25:30, 100:0. Empty: advised.",
+    )
+
+    def clean(self):
+        from releases import strategy
+
+        data = super().clean()
+        return strategy.clean_form_steps(self, data)
 
 
 class DeploymentEventForm(BootstrapFormMixin, forms.Form):

@@ -61,5 +61,6 @@ urlpatterns = [
     path("", include("releases.urls_interfaces")),
     path("", include("releases.urls_scope_changes")),
     path("", include("releases.urls_resilience")),
+    path("", include("releases.urls_pipeline")),
     path("", include("releases.urls_rollout")),
 ]

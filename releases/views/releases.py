@@ -425,6 +425,7 @@ class ReleaseDeployView(RoleRequiredMixin, View):
                 commit=data["commit"],
                 region=data["region"],
                 override_reason=data["reason"],
+                canary_steps=data["canary_steps"],
             )
         except lifecycle.GateRefused as exc:
             messages.error(request, f"The gate refused the deployment ({exc.result.status}).")

@@ -80,6 +80,7 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/test-results/"),
     ("post", "/api/v1/quality-gates/"),
     ("get", "/api/v1/releases/REL-2026-0001/quality/"),
+    ("get", "/api/v1/releases/REL-2026-0001/strategy-advice/?environment=dev"),
     ("get", "/api/v1/libraries/conflicts/"),
     ("post", "/api/v1/trains/storefront/decouple/"),
     ("post", "/api/v1/trains/"),

@@ -48,6 +48,7 @@ DEMO_AREAS = [
     "metrics.demo_tickets",
     "metrics.demo_incidents",
     "metrics.demo_kpis",
+    "releases.demo_pipeline",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
