@@ -3,6 +3,8 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("metrics.urls_drift")),
+    path("", include("metrics.urls_runbooks")),
     # One line per area, e.g. path("", include("metrics.urls_kpis")).
     path("", include("metrics.urls_tickets")),
     path("", include("metrics.urls_kpis")),

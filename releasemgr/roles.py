@@ -200,6 +200,15 @@ _grant([DEVELOPER], "add:metrics.incident", *_crud("metrics.integritycheck"))
 _grant([RELEASE_MANAGER, DEPLOYER], "codename:metrics.decide_recovery")
 _grant([RELEASE_MANAGER, DEPLOYER, PIPELINE], "add:metrics.integrityresult")
 # --- config drift, runbooks ---
+_grant([PIPELINE, DEPLOYER], "add:metrics.configsnapshot")
+_grant([RELEASE_MANAGER, DEPLOYER], "change:metrics.driftitem")
+_grant(
+    [RELEASE_MANAGER, DEVELOPER, DEPLOYER],
+    "add:metrics.runbook",
+    "add:metrics.runbookversion",
+    "add:metrics.runbookcheck",
+    "change:metrics.runbookcheck",
+)
 # --- ticket triage ---
 # Help desks (pipeline), deployers and release managers import; RM and deployers override.
 _grant([RELEASE_MANAGER, DEPLOYER], "add:metrics.supportticket", "change:metrics.supportticket")

@@ -288,6 +288,10 @@ def demo(db):
         Incident: Incident.objects.filter(release__isnull=False, status="mitigated").first(),
         IntegrityCheck: IntegrityCheck.objects.first(),
         SupportTicket: SupportTicket.objects.first(),
+        metrics_models.ConfigSnapshot: metrics_models.ConfigSnapshot.objects.first(),
+        metrics_models.DriftItem: metrics_models.DriftItem.objects.filter(status="open").first(),
+        metrics_models.Runbook: metrics_models.Runbook.objects.first(),
+        metrics_models.RunbookVersion: metrics_models.RunbookVersion.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"
@@ -401,6 +405,8 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "PolicyVersion": "an append-only snapshot of the approval rules",
         "Notification": "a message to one person; reading it is its only change",
         "KpiSample": "a measured value posted by a monitor (append-only)",
+        "ConfigSnapshot": "an observed configuration posted by a pipeline or agent (append-only)",
+        "RunbookVersion": "a version of a runbook's text: a change is a new version",
         "IntegrityResult": "a measurement posted by a batch or ETL job (append-only)",
         "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
     }

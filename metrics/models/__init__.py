@@ -8,3 +8,5 @@ from metrics.models.tickets import SupportTicket, TicketClassification  # noqa: 
 from metrics.models.incidents import Incident, RecoveryDecision  # noqa: F401
 from metrics.models.integrity import IntegrityCheck, IntegrityResult  # noqa: F401
 from metrics.models.stabilisation import KpiAlert, StabilisationWindow  # noqa: F401
+from metrics.models.drift import ConfigBaseline, ConfigSnapshot, DriftItem  # noqa: F401
+from metrics.models.runbooks import Runbook, RunbookCheck, RunbookVersion  # noqa: F401

@@ -6,6 +6,8 @@ from governance.api.views import ApprovalViewSet
 from metrics.api import tickets as metrics_tickets
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
+from metrics.api import drift as metrics_drift
+from metrics.api import runbooks as metrics_runbooks
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
 from releases.api import packaging as release_packaging
@@ -38,6 +40,8 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 METRICS_AREAS = [
     # one entry per area
     metrics_tickets,
+    metrics_drift,
+    metrics_runbooks,
     metrics_kpis,
     metrics_incidents,
 ]

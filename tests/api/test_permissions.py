@@ -70,6 +70,10 @@ LISTS = [
     "deployment-targets",
     "rollout-decisions",
     "support-tickets",
+    "config-snapshots",
+    "drift-items",
+    "runbooks",
+    "runbook-versions",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -80,6 +84,11 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/test-results/"),
     ("post", "/api/v1/quality-gates/"),
     ("get", "/api/v1/releases/REL-2026-0001/quality/"),
+    ("get", "/api/v1/config-diff/?service=payments-api&left=staging&right=production"),
+    ("post", "/api/v1/config-snapshots/"),
+    ("post", "/api/v1/drift-items/1/reconcile/"),
+    ("post", "/api/v1/runbook-versions/"),
+    ("get", "/api/v1/releases/REL-2026-0001/runbook-checklist/"),
     ("get", "/api/v1/releases/REL-2026-0001/strategy-advice/?environment=dev"),
     ("get", "/api/v1/libraries/conflicts/"),
     ("post", "/api/v1/trains/storefront/decouple/"),

@@ -49,6 +49,8 @@ DEMO_AREAS = [
     "metrics.demo_incidents",
     "metrics.demo_kpis",
     "releases.demo_pipeline",
+    "metrics.demo_drift",
+    "metrics.demo_runbooks",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
