@@ -64,8 +64,8 @@ def raise_alerts(window: StabilisationWindow, evaluation) -> list[KpiAlert]:
                     limit=item.limit,
                     baseline=item.baseline,
                     message=(
-                        f"{kpi.service.slug} {kpi.name} at {episode['worst']:g} {kpi.unit} "
-                        f"(limit {item.limit:g} {kpi.unit}) after {window.release.key} "
+                        f"{kpi.service.slug} {kpi.name} at {episode['worst']:.4g} {kpi.unit} "
+                        f"(limit {item.limit:.4g} {kpi.unit}) after {window.release.key} "
                         f"reached production"
                     )[:300],
                 )

@@ -148,7 +148,7 @@ def window_kpis(window: StabilisationWindow):
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    return f"{value:g}{'' if unit in ('%',) else ' '}{unit}".strip()
+    return f"{value:.4g}{'' if unit in ('%',) else ' '}{unit}".strip()
 
 
 def evaluate(window: StabilisationWindow, now: datetime | None = None) -> Evaluation:
