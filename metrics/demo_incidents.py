@@ -1,7 +1,9 @@
 """Demo incidents and data integrity checks (run by ``seed_demo``; idempotent).
 
-- The deployed "Ledger settlement report" caused a critical incident on the ledger (explicitly
-  attributed to its production deployment); the release manager decided to fix forward.
+- The deployed "Ledger settlement report" caused a high incident on the ledger (explicitly
+  attributed to its production deployment). Its settlement migration is not backward
+  compatible and a fix release (2.8.1) is submitted: the aid advises fixing forward, and the
+  release manager decided so.
 - The rolled-back "Payments currency rounding" hotfix caused a resolved high incident.
 - A low incident on the storefront is attributed to nothing.
 - The ledger release changes the settlement batch job: two integrity checks, the row count
@@ -16,8 +18,9 @@ from django.utils import timezone
 
 from metrics import incidents, integrity
 from metrics.models import Incident
+from releases import lifecycle
 from releases.choices import ScopeDecision, ScopeKind
-from releases.models import Release, ScopeItem, Service
+from releases.models import MigrationPlan, Release, ReleaseService, ScopeItem, Service
 
 
 def _production(release):
@@ -40,6 +43,50 @@ def _batch_item(release, title, service_slug, user):
         item.save_with_reason("demo: changes a batch job", user=user)
 
 
+def _contract_migration(release, user):
+    title = "Settlement amounts stored in minor units"
+    if release.scope_items.filter(title=title).exists():
+        return
+    item = ScopeItem(
+        release=release,
+        title=title,
+        kind=ScopeKind.SCHEMA_MIGRATION,
+        decision=ScopeDecision.INCLUDED,
+        service=Service.objects.filter(slug="ledger").first(),
+    )
+    item.save_with_reason("demo: schema change", user=user)
+    MigrationPlan(
+        scope_item=item,
+        backward_compatible=False,
+        phase="contract",
+        delivery="separate_step_before",
+        reason="Drops the decimal amount column once the minor-unit column is filled.",
+    ).save_with_reason("demo: migration plan", user=user)
+
+
+def _fix_release(users):
+    """A submitted fix for the ledger (what fixing forward would ship)."""
+    developer = users.get("developer")
+    ledger = Service.objects.filter(slug="ledger").first()
+    if developer is None or ledger is None:
+        return
+    if Release.objects.filter(name="Ledger settlement rounding fix").exists():
+        return
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=6)
+    fix = Release(
+        name="Ledger settlement rounding fix",
+        version="2.8.1",
+        author=developer,
+        owner=users.get("release_manager"),
+        planned_start=start,
+        planned_end=start + timedelta(hours=1),
+        description="Round per settlement, not per line.",
+    )
+    fix.save_with_reason("created", user=developer)
+    ReleaseService.objects.create(release=fix, service=ledger, version="2.8.1")
+    lifecycle.submit(fix, developer, "Fix forward for the settlement totals incident")
+
+
 def demo(users: dict, envs: dict) -> None:
     if Incident.objects.filter(external_id__startswith="DEMO-INC-").exists():
         return
@@ -54,11 +101,13 @@ def demo(users: dict, envs: dict) -> None:
     shipped = _production(ledger_release)
     if shipped is not None:
         ledger = Service.objects.get(slug="ledger")
+        _contract_migration(ledger_release, manager)
+        _fix_release(users)
         incident, _ = incidents.report_incident(
             pipeline,
             service=ledger,
             title="Daily settlement totals differ from the bank statement",
-            severity="critical",
+            severity="high",
             started_at=min(shipped.finished_at + timedelta(hours=3), now),
             detected_at=min(shipped.finished_at + timedelta(hours=4), now),
             caused_by=shipped,
@@ -70,8 +119,8 @@ def demo(users: dict, envs: dict) -> None:
             incident,
             manager,
             "fix_forward",
-            "Rolling back drops two days of settlements written in the new format; the rounding "
-            "fix (2.8.1) is small and can ship today.",
+            "The minor-unit migration cannot run backwards without a data fix, and the rounding "
+            "fix (2.8.1) is small and already submitted; payouts stay paused until it ships.",
         )
         _batch_item(
             ledger_release, "Settlement batch writes daily totals", "payouts-batch", manager
