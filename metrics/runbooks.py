@@ -96,13 +96,16 @@ def add_version(user, runbook: Runbook, body: str, summary: str) -> RunbookVersi
         last = runbook.versions.aggregate(n=Max("number"))["n"] or 0
         try:
             with transaction.atomic():
-                return RunbookVersion.objects.create(
+                version = RunbookVersion.objects.create(
                     runbook=runbook,
                     number=last + 1,
                     body=redact(body),
                     summary=redact(summary),
                     author=user if getattr(user, "is_authenticated", False) else None,
                 )
+            # The runbook's history lists every version (who, when, what changed).
+            runbook.save_with_reason(f"version {version.number}: {version.summary}", user=user)
+            return version
         except IntegrityError as exc:  # pragma: no cover - only without row locks
             raise IllegalTransition(
                 "Someone else saved a version at the same time; retry."
@@ -248,6 +251,7 @@ def checklist(release: Release) -> Decision:
                     "service": service.slug,
                     "why": why,
                     "runbook": version.runbook.slug if version else None,
+                    "title": version.runbook.title if version else None,
                     "version": version.number if version else None,
                 },
             )

@@ -186,7 +186,8 @@ class ChecklistItemSerializer(serializers.Serializer):
     message = serializers.CharField()
     service = serializers.CharField()
     why = serializers.ListField(child=serializers.CharField())
-    runbook = serializers.CharField(allow_null=True)
+    runbook = serializers.CharField(allow_null=True, help_text="The linked runbook's slug.")
+    title = serializers.CharField(allow_null=True, help_text="The linked runbook's title.")
     version = serializers.IntegerField(allow_null=True)
 
 
