@@ -162,6 +162,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "ReleaseKindEnum": "releases.choices.ReleaseKind",
+        "DriftKindEnum": "metrics.models.drift.DriftKind",
+        "DriftStatusEnum": "metrics.models.drift.DriftStatus",
         "ScopeKindEnum": "releases.choices.ScopeKind",
         "DependencyKindEnum": "releases.choices.DependencyKind",
         "DeploymentStatusEnum": "releases.choices.DeploymentStatus",

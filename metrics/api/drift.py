@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from metrics import drift
 from metrics.filtersets_drift import ConfigSnapshotFilterSet, DriftItemFilterSet
 from metrics.models.drift import ConfigSnapshot, DriftItem, DriftKind, DriftStatus
+from releasemgr import idempotency
 from releasemgr.api.permissions import HasPermission
 from releases.models import Release, Service
 from scheduling.models import Environment
@@ -135,11 +136,24 @@ class ConfigSnapshotViewSet(
 
     @extend_schema(
         request=ConfigSnapshotCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Repeating a key with the same body answers the first result; "
+                "nothing new is written.",
+            )
+        ],
         responses={201: ComparisonSerializer, 400: OpenApiResponse(description="Bad input")},
     )
     def create(self, request, *args, **kwargs):
         """Report a service's observed configuration: `{service, environment, values, source?,
         taken_at?}`. Answers the drift found against the expected configuration."""
+        return idempotency.respond(request, "config-snapshots", lambda: self._record(request))
+
+    def _record(self, request):
         body = ConfigSnapshotCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

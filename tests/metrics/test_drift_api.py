@@ -227,3 +227,22 @@ def test_drift_item_list_filters_and_bounded_queries(
     assert client.get("/api/v1/drift-items/?environment=moon").status_code == 400
     with django_assert_max_num_queries(12):
         assert client.get("/api/v1/config-snapshots/?service=payments-api").status_code == 200
+
+
+def test_a_retried_snapshot_with_the_same_idempotency_key_is_recorded_once(
+    api_client, pipeline, payments, expected
+):
+    client = api_client(pipeline)
+    body = {"service": "payments-api", "environment": "staging", "values": {"replicas": 9}}
+    first = client.post("/api/v1/config-snapshots/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    again = client.post("/api/v1/config-snapshots/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert ConfigSnapshot.objects.count() == 1
+    other = client.post(
+        "/api/v1/config-snapshots/",
+        {**body, "values": {"replicas": 1}},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+    assert other.status_code == 422 and ConfigSnapshot.objects.count() == 1
