@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import decision_log
@@ -93,6 +93,24 @@ def _same(existing: Incident, candidate: Incident) -> bool:
     )
 
 
+def _repeated(existing: Incident, candidate: Incident) -> Incident:
+    """The incident already recorded under the candidate's external id, if it is the same."""
+    if _same(existing, candidate):
+        return existing
+    raise ExternalIdConflict(
+        f"Incident {candidate.external_id} is already recorded (INC-{existing.pk}) with "
+        "different details.",
+        [
+            Reason(
+                "external_id",
+                False,
+                "Already recorded with different details.",
+                {"field": "external_id", "incident": existing.pk},
+            )
+        ],
+    )
+
+
 def report_incident(
     user,
     *,
@@ -150,26 +168,20 @@ def report_incident(
         external_id=external_id,
         reported_by=user,
     )
-    with transaction.atomic():
-        if external_id:
-            existing = Incident.objects.select_for_update().filter(external_id=external_id).first()
-            if existing is not None:
-                if _same(existing, incident):
-                    return existing, False
-                raise ExternalIdConflict(
-                    f"Incident {external_id} is already recorded (INC-{existing.pk}) with "
-                    "different details.",
-                    [
-                        Reason(
-                            "external_id",
-                            False,
-                            "Already recorded with different details.",
-                            {"field": "external_id", "incident": existing.pk},
-                        )
-                    ],
-                )
-        incident.save_with_reason(f"reported ({found.method} attribution)", user=user)
-        _notify_owners(incident)
+    try:
+        with transaction.atomic():
+            if external_id:
+                existing = Incident.objects.filter(external_id=external_id).first()
+                if existing is not None:
+                    return _repeated(existing, incident), False
+            incident.save_with_reason(f"reported ({found.method} attribution)", user=user)
+            _notify_owners(incident)
+    except IntegrityError:
+        # A concurrent report with the same external id won the unique constraint.
+        existing = Incident.objects.filter(external_id=external_id).first() if external_id else None
+        if existing is None:
+            raise
+        return _repeated(existing, incident), False
     return incident, True
 
 

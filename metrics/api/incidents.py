@@ -132,20 +132,20 @@ class DecideSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, max_length=4000)
 
 
-class ReasonSerializer(serializers.Serializer):
+class RecoveryReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     passed = serializers.BooleanField()
     message = serializers.CharField()
     data = serializers.DictField()
 
 
-class AdviceSerializer(serializers.Serializer):
+class RecoveryAdviceSerializer(serializers.Serializer):
     incident = serializers.IntegerField()
     release = serializers.CharField(allow_null=True)
     recommendation = serializers.ChoiceField(choices=RecoveryChoice.choices, allow_null=True)
     summary = serializers.CharField()
     scores = serializers.DictField(child=serializers.IntegerField())
-    reasons = ReasonSerializer(many=True)
+    reasons = RecoveryReasonSerializer(many=True)
 
 
 class IncidentViewSet(BaseModelViewSet):
@@ -219,7 +219,7 @@ class IncidentViewSet(BaseModelViewSet):
         """The impact is contained, the cause not yet fixed."""
         return self._status(request, IncidentStatus.MITIGATED)
 
-    @extend_schema(responses={200: AdviceSerializer})
+    @extend_schema(responses={200: RecoveryAdviceSerializer})
     @action(detail=True, methods=["get"])
     def advice(self, request, pk=None):
         """Roll back or fix forward: the decision aid with its reasons."""
