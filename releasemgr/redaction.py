@@ -26,7 +26,7 @@ REFERENCE_RE = re.compile(
 # A key whose value is a secret: password, DB_PASSWORD, api_key, authToken, client-secret ...
 SECRET_NAME = (
     r"(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|"
-    r"private[_-]?key|credentials?|auth)"
+    r"private[_-]?key(?:[_-]?id)?|account[_-]?key|credentials?|auth)"
 )
 SECRET_KEY_RE = re.compile(rf"{SECRET_NAME}$", re.I)
 
@@ -45,6 +45,23 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,})\b"), MASK),
     ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), MASK),
     ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), MASK),
+    (
+        "a Slack webhook URL",
+        re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]+"),
+        MASK,
+    ),
+    ("a Stripe key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}\b"), MASK),
+    ("a Google OAuth access token", re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), MASK),
+    ("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), MASK),
+    ("a PyPI token", re.compile(r"\bpypi-AgE[A-Za-z0-9_-]{40,}"), MASK),
+    (
+        # Azure storage / service bus connection strings and SAS URLs.
+        "an Azure account key or signature",
+        re.compile(
+            r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig)(=)([^;\s\"'&<>]+)"
+        ),
+        rf"\1\2{MASK}",
+    ),
     (
         "a JSON Web Token",
         re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),

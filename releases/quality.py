@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from releasemgr.decisions import Decision, DomainError, NotPermitted, Reason
+from releasemgr.redaction import redact
 from releases.models.validation import LOAD_METRICS, METRICS, QualityGate, TestResult
 
 CODE = "quality_gates"
@@ -304,6 +305,10 @@ def report_result(
         result.full_clean(exclude=["reported_by", "release", "environment"])
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc) from exc
+    # Pipelines' free text is redacted before it is stored (after validation: a redacted
+    # password no longer makes a valid URL).
+    for name in ("suite", "kind", "pipeline_url", "commit"):
+        setattr(result, name, redact(getattr(result, name) or ""))
     try:
         with transaction.atomic():
             result.save_with_reason(

@@ -33,6 +33,7 @@ from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from releasemgr.decisions import Reason
+from releasemgr.redaction import redact
 from releases.choices import ChangeType
 from scheduling.choices import BLOCKING_KINDS, Hardness, WindowKind
 from scheduling.models import Environment, FreezeWindow
@@ -551,7 +552,7 @@ def check_windows(
     from scheduling.freeze_exceptions import active_exceptions
 
     at = at or timezone.now()
-    override_reason = (override_reason or "").strip()
+    override_reason = redact((override_reason or "").strip())
     scope = Scope.of(services, environment, region)
     exceptions = active_exceptions(release, at) if release is not None else {}
     horizon = at + LOOKAHEAD
