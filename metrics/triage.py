@@ -274,8 +274,8 @@ def _hours(delta: timedelta) -> str:
     return f"{hours:.0f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
 
 
-def apply(ticket: SupportTicket, user=None, why: str = "triaged") -> SupportTicket:
-    """Classify and save; an overridden ticket keeps the person's classification."""
+def _classify_into(ticket: SupportTicket) -> Triage:
+    """Set the ticket's triage (not saved); an overridden ticket keeps the person's call."""
     result = classify(ticket)
     ticket.evidence = result.evidence()
     ticket.classified_at = timezone.now()
@@ -283,6 +283,12 @@ def apply(ticket: SupportTicket, user=None, why: str = "triaged") -> SupportTick
         ticket.classification = result.classification
         ticket.attributed_deployment = result.deployment
         ticket.attributed_release = result.release
+    return result
+
+
+def apply(ticket: SupportTicket, user=None, why: str = "triaged") -> SupportTicket:
+    """Classify and save; an overridden ticket keeps the person's classification."""
+    result = _classify_into(ticket)
     ticket.save_with_reason(f"{why}: {result.classification}", user=user)
     return ticket
 
@@ -418,12 +424,12 @@ def import_tickets(rows: list[dict], user, *, source: str = "api") -> list[Suppo
         raise InvalidInput.of(errors)
     created: list[SupportTicket] = []
     with transaction.atomic():
+        # Oldest first: each ticket is compared with the ones imported before it.
         for data in sorted(cleaned, key=lambda d: d["opened_at"]):
             ticket = SupportTicket(source=source[:100], imported_by=user, **data)
-            ticket.save_with_reason(f"imported ({source})", user=user)
+            result = _classify_into(ticket)
+            ticket.save_with_reason(f"imported ({source}): {result.classification}", user=user)
             created.append(ticket)
-        for ticket in created:
-            apply(ticket, user)
     by_id = {t.external_id: t for t in created}
     return [by_id[d["external_id"]] for d in cleaned]
 

@@ -159,7 +159,7 @@ class TicketImportView(RoleRequiredMixin, View):
                     "row": r.data.get("row"),
                     "line": r.data["row"] + 1 if r.data.get("row") else None,
                     "field": r.data.get("field"),
-                    "message": r.message,
+                    "message": r.message.split(": ", 1)[1] if r.data.get("row") else r.message,
                 }
                 for r in exc.reasons
             ]

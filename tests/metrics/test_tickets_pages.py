@@ -156,8 +156,8 @@ def test_a_csv_with_a_bad_row_or_a_duplicate_is_refused_whole_naming_the_line(cl
     page = response.content.decode()
     assert response.status_code == 400
     assert "nothing was imported" in page
-    assert "Line 3 · Row 2: rating must be a whole number from 1 to 5" in page
-    assert "Line 4 · Row 3: Duplicate ticket HD-1: already in row 1 of this import." in page
+    assert "Line 3: rating must be a whole number from 1 to 5" in page
+    assert "Line 4: Duplicate ticket HD-1: already in row 1 of this import." in page
     assert SupportTicket.objects.count() == 0
 
 
