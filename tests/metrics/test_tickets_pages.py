@@ -198,3 +198,31 @@ def test_the_import_command_imports_a_file_and_refuses_a_duplicate(tmp_path, mov
         call_command("import_tickets", str(path))
     assert "line 2: Duplicate ticket HD-1: it was already imported" in capsys.readouterr().err
     assert SupportTicket.objects.count() == 1
+
+
+def test_the_release_panel_counts_every_attributed_ticket_beyond_the_ten_listed(
+    client, move_to, bob, audrey
+):
+    deployment = shipped(move_to)
+    when = deployment.finished_at + timedelta(minutes=5)
+    subjects = [
+        "alpha bravo charlie",
+        "delta echo foxtrot",
+        "golf hotel india",
+        "juliet kilo lima",
+        "mike november oscar",
+        "papa quebec romeo",
+        "sierra tango uniform",
+        "victor whiskey xray",
+        "yankee zulu one",
+        "two three four",
+        "five six seven",
+        "eight nine zero",
+    ]
+    imported(bob, *[row(f"HD-{n}", when + timedelta(minutes=n), s) for n, s in enumerate(subjects)])
+    client.force_login(audrey)
+
+    page = client.get(deployment.release.get_absolute_url()).content.decode()
+
+    assert "12 release-related, 0 unclear." in page
+    assert "Showing 10 of 12." in page
