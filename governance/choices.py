@@ -97,8 +97,8 @@ class DecisionKind(models.TextChoices):
     RETROSPECTIVE = "retrospective", "Emergency retrospective"
     SIGN_OFF = "sign_off", "Sign-off"
     ROLLOUT = "rollout", "Deployment rollout decision"
-    STABILISATION = "stabilisation", "Stabilisation verdict"
     RECOVERY = "recovery", "Rollback or fix-forward decision"
+    STABILISATION = "stabilisation", "Stabilisation verdict"
 
 
 class EvidenceStatus(models.TextChoices):

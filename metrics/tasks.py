@@ -2,4 +2,5 @@
 
 Each area keeps its jobs in ``metrics/jobs_<area>.py``; import them here, one line per area.
 """
+
 from metrics.jobs_kpis import kpi_watch_task  # noqa: F401,E402

@@ -6,9 +6,9 @@ urlpatterns = [
     path("", include("metrics.urls_drift")),
     path("", include("metrics.urls_runbooks")),
     # One line per area, e.g. path("", include("metrics.urls_kpis")).
-    path("", include("metrics.urls_tickets")),
-    path("", include("metrics.urls_kpis")),
     path("", include("metrics.urls_incidents")),
+    path("", include("metrics.urls_kpis")),
+    path("", include("metrics.urls_tickets")),
 ]
 
 __all__ = ["include", "path", "urlpatterns"]

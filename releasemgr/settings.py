@@ -175,15 +175,15 @@ SPECTACULAR_SETTINGS = {
         # RiskProfile (services) and RiskLevel (exceptions) share low/medium/high.
         "RiskLevelEnum": "releases.choices.RiskProfile",
         "WindowKindEnum": "scheduling.choices.WindowKind",
-        "KpiKindEnum": "metrics.models.kpis.KpiKind",
-        "KpiDirectionEnum": "metrics.models.kpis.KpiDirection",
-        "StabilisationStateEnum": "metrics.models.stabilisation.WindowState",
-        "StabilisationVerdictEnum": "metrics.models.stabilisation.Verdict",
         "IncidentStatusEnum": "metrics.models.incidents.IncidentStatus",
         "IncidentAttributionEnum": "metrics.models.incidents.Attribution",
         "RecoveryChoiceEnum": "metrics.models.incidents.RecoveryChoice",
         "IntegrityKindEnum": "metrics.models.integrity.IntegrityKind",
         "IntegrityRelationEnum": "metrics.models.integrity.IntegrityRelation",
+        "KpiKindEnum": "metrics.models.kpis.KpiKind",
+        "KpiDirectionEnum": "metrics.models.kpis.KpiDirection",
+        "StabilisationStateEnum": "metrics.models.stabilisation.WindowState",
+        "StabilisationVerdictEnum": "metrics.models.stabilisation.Verdict",
         "BlockingWindowKindEnum": "scheduling.choices.BLOCKING_KIND_CHOICES",
         "WindowHardnessEnum": "scheduling.choices.Hardness",
         "ReservationPurposeEnum": "scheduling.choices.ReservationPurpose",
@@ -285,10 +285,6 @@ CELERY_BEAT_SCHEDULE["notify-overdue-retrospectives"] = {
     "schedule": RETROSPECTIVE_CHECK_SECONDS,
     "options": {"expires": RETROSPECTIVE_CHECK_SECONDS},
 }
-
-# An incident without an explicit cause is attributed to the latest production deployment of
-# its service that finished at most this many hours before it started (metrics.attribution).
-INCIDENT_ATTRIBUTION_HOURS = env_int("INCIDENT_ATTRIBUTION_HOURS", 24)
 # The KPI watch after a production deployment (metrics.stabilisation): how long it lasts, how
 # far before the deployment the baseline looks, and how often new samples are compared.
 STABILISATION_HOURS = env_int("STABILISATION_HOURS", 72)
@@ -299,6 +295,10 @@ CELERY_BEAT_SCHEDULE["kpi-watch"] = {
     "schedule": KPI_WATCH_SECONDS,
     "options": {"expires": KPI_WATCH_SECONDS},
 }
+
+# An incident without an explicit cause is attributed to the latest production deployment of
+# its service that finished at most this many hours before it started (metrics.attribution).
+INCIDENT_ATTRIBUTION_HOURS = env_int("INCIDENT_ATTRIBUTION_HOURS", 24)
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")

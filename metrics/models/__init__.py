@@ -3,10 +3,10 @@
 Each area imports its models here, one line per area.
 """
 
-from metrics.models.kpis import Kpi, KpiSample  # noqa: F401
-from metrics.models.tickets import SupportTicket, TicketClassification  # noqa: F401
+from metrics.models.drift import ConfigBaseline, ConfigSnapshot, DriftItem  # noqa: F401
 from metrics.models.incidents import Incident, RecoveryDecision  # noqa: F401
 from metrics.models.integrity import IntegrityCheck, IntegrityResult  # noqa: F401
-from metrics.models.stabilisation import KpiAlert, StabilisationWindow  # noqa: F401
-from metrics.models.drift import ConfigBaseline, ConfigSnapshot, DriftItem  # noqa: F401
+from metrics.models.kpis import Kpi, KpiSample  # noqa: F401
 from metrics.models.runbooks import Runbook, RunbookCheck, RunbookVersion  # noqa: F401
+from metrics.models.stabilisation import KpiAlert, StabilisationWindow  # noqa: F401
+from metrics.models.tickets import SupportTicket, TicketClassification  # noqa: F401

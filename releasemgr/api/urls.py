@@ -3,11 +3,11 @@ from rest_framework.routers import DefaultRouter
 
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
-from metrics.api import tickets as metrics_tickets
+from metrics.api import drift as metrics_drift
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
-from metrics.api import drift as metrics_drift
 from metrics.api import runbooks as metrics_runbooks
+from metrics.api import tickets as metrics_tickets
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
 from releases.api import packaging as release_packaging
@@ -39,11 +39,11 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 # Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
 METRICS_AREAS = [
     # one entry per area
+    metrics_incidents,
+    metrics_kpis,
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
-    metrics_kpis,
-    metrics_incidents,
 ]
 ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
 

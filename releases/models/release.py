@@ -204,6 +204,8 @@ class ReleaseService(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["release", "service"], name="unique_release_service")
         ]
+        # The gate finds a release by service and version (releases.gate.find_release).
+        indexes = [models.Index(fields=["service", "version"], name="releaseservice_svc_version")]
 
     def __str__(self):
         return f"{self.service} {self.version}"

@@ -46,11 +46,11 @@ DEMO_AREAS = [
     "releases.demo_scope_changes",
     "releases.demo_rollout",
     "metrics.demo_tickets",
-    "metrics.demo_incidents",
     "metrics.demo_kpis",
-    "releases.demo_pipeline",
     "metrics.demo_drift",
     "metrics.demo_runbooks",
+    "releases.demo_pipeline",
+    "metrics.demo_incidents",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
