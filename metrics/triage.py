@@ -56,7 +56,7 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def window_hours() -> int:
-    return int(getattr(settings, "TRIAGE_WINDOW_HOURS", 72))
+    return settings.TRIAGE_WINDOW_HOURS
 
 
 def lookback_days() -> int:

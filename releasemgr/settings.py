@@ -299,6 +299,9 @@ CELERY_BEAT_SCHEDULE["kpi-watch"] = {
 # An incident without an explicit cause is attributed to the latest production deployment of
 # its service that finished at most this many hours before it started (metrics.attribution).
 INCIDENT_ATTRIBUTION_HOURS = env_int("INCIDENT_ATTRIBUTION_HOURS", 24)
+# A support ticket opened this soon after a production deployment of its service may be
+# release-related (metrics.triage).
+TRIAGE_WINDOW_HOURS = env_int("TRIAGE_WINDOW_HOURS", 72)
 
 # Release-manager specific knobs.
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")
