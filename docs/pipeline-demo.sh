@@ -62,7 +62,8 @@ step "7. KPI samples after the deployment"
 for sample in "http_5xx_rate 0.21 %" "p99_latency 205 ms"; do
   read -r kpi value unit <<<"$sample"
   if ! "${CLI[@]}" kpi --service "$SERVICE" --kpi "$kpi" --environment "$ENVIRONMENT" \
-      --value "$value" --unit "$unit" --source pipeline-demo; then
+      --value "$value" --unit "$unit" --source pipeline-demo \
+      --idempotency-key "${RUN}-kpi-${kpi}"; then
     echo "(KPI sample not recorded: see the answer above; the deployment itself is done.)"
   fi
 done

@@ -145,6 +145,29 @@ def _secret_unknown(expected: Any, actual: Any) -> bool:
     return actual == MASK and isinstance(expected, str) and bool(REFERENCE_RE.match(expected))
 
 
+def _canonical(value: Any) -> Any:
+    """A scalar as agents and config sets may spell it: ``2``, ``"2"`` and ``2.0`` are one value,
+    as are ``true`` and ``"True"`` (agents often post every setting as text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("true", "false"):
+            return text.lower()
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return number if number == number else text  # "nan" stays text
+    return value
+
+
+def same_value(left: Any, right: Any) -> bool:
+    return left == right or _canonical(left) == _canonical(right)
+
+
 def diff(a: dict | None, b: dict | None) -> Diff:
     """Keys added (in ``b`` only), removed (in ``a`` only) and changed between two
     configurations, nested objects compared key by key. Both sides are redacted first."""
@@ -155,7 +178,9 @@ def diff(a: dict | None, b: dict | None) -> Diff:
             out.removed[key] = left[key]
         elif key not in left:
             out.added[key] = right[key]
-        elif left[key] != right[key] and not _secret_unknown(left[key], right[key]):
+        elif not same_value(left[key], right[key]) and not _secret_unknown(
+            left[key], right[key]
+        ):
             out.changed[key] = (left[key], right[key])
         else:
             out.same[key] = left[key]

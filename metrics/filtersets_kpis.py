@@ -19,7 +19,9 @@ class KpiFilterSet(django_filters.FilterSet):
 
 class KpiSampleFilterSet(django_filters.FilterSet):
     kpi = django_filters.CharFilter(field_name="kpi__name", label="KPI")
-    kpi_id = django_filters.NumberFilter(field_name="kpi_id", label="KPI id")
+    kpi_id = django_filters.ModelChoiceFilter(
+        field_name="kpi", queryset=Kpi.objects.all(), label="KPI id"
+    )
     service = django_filters.CharFilter(field_name="kpi__service__slug", label="Service")
     environment = django_filters.CharFilter(field_name="environment__slug", label="Environment")
     since = django_filters.IsoDateTimeFilter(
@@ -53,7 +55,9 @@ class StabilisationWindowFilterSet(django_filters.FilterSet):
 class KpiAlertFilterSet(django_filters.FilterSet):
     release = django_filters.CharFilter(field_name="window__release__key", label="Release")
     service = django_filters.CharFilter(field_name="kpi__service__slug", label="Service")
-    window = django_filters.NumberFilter(field_name="window_id", label="Window")
+    window = django_filters.ModelChoiceFilter(
+        queryset=StabilisationWindow.objects.all(), label="Window", help_text="Window id."
+    )
     acknowledged = django_filters.BooleanFilter(
         field_name="acknowledged_at", lookup_expr="isnull", exclude=True, label="Acknowledged"
     )

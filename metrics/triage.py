@@ -423,10 +423,11 @@ def import_tickets(rows: list[dict], user, *, source: str = "api") -> list[Suppo
         errors.sort(key=lambda e: (e[0] or 0))
         raise InvalidInput.of(errors)
     created: list[SupportTicket] = []
+    source = redact(source)[:100]
     with transaction.atomic():
         # Oldest first: each ticket is compared with the ones imported before it.
         for data in sorted(cleaned, key=lambda d: d["opened_at"]):
-            ticket = SupportTicket(source=source[:100], imported_by=user, **data)
+            ticket = SupportTicket(source=source, imported_by=user, **data)
             result = _classify_into(ticket)
             ticket.save_with_reason(f"imported ({source}): {result.classification}", user=user)
             created.append(ticket)

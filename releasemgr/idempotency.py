@@ -25,7 +25,8 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -34,6 +35,19 @@ from releasemgr.idempotency_models import IdempotentRequest
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 100
 REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class KeyReusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="`idempotency_key_reused`.")
+
+
+# For ``extend_schema(responses={..., 422: KEY_REUSED})`` on every view that calls ``respond``.
+KEY_REUSED = OpenApiResponse(
+    KeyReusedSerializer,
+    description=f"The {HEADER} was already used on this endpoint with a different body; "
+    "nothing was done.",
+)
 
 
 def canonical_json(data) -> str:

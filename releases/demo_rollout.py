@@ -1,5 +1,5 @@
 """Demo rollouts (run by ``seed_demo``; idempotent): a User Profile release whose test deployment
-partially failed (two of three nodes took 2.3.0, one failed its readiness probe; the release
+partially failed (two of three nodes took 2.2.5, one failed its readiness probe; the release
 manager decides what to do), and a Notification digest release halted in staging by a failed
 smoke test (the gate keeps it out of production until the test passes or is overridden)."""
 
@@ -75,7 +75,7 @@ def demo(users: dict, envs: dict) -> None:
 
 
 def _partial(users, envs, pipe) -> None:
-    release = _release(users, PARTIAL, "user-profile", "2.3.0", "2.2.4")
+    release = _release(users, PARTIAL, "user-profile", "2.2.5", "2.2.4")
     if release is None:
         return
     nodes = ["profile-1", "profile-2", "profile-3"]

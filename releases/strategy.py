@@ -348,7 +348,7 @@ def advise(release, environment, at: datetime | None = None) -> Advice:
             Reason(
                 "customer_facing",
                 True,
-                f"{', '.join(customer)} face customers: a canary limits how many see a fault.",
+                f"Customer-facing ({', '.join(customer)}): a canary limits how many see a fault.",
                 {"services": customer},
             )
         )
@@ -367,7 +367,8 @@ def advise(release, environment, at: datetime | None = None) -> Advice:
             Reason(
                 "ha",
                 True,
-                f"{', '.join(ha)} stay available while nodes are replaced one at a time.",
+                f"High availability ({', '.join(ha)}): kept available while nodes are replaced one at a "
+                "time.",
                 {"services": ha},
             )
         )

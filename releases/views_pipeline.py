@@ -7,6 +7,7 @@ from django.views import View
 
 from releasemgr.web import RoleRequiredMixin, is_htmx
 from releases import strategy
+from releases.choices import DeploymentStrategy
 from releases.forms import StartDeploymentForm
 from releases.models import Release
 from scheduling.models import Environment
@@ -26,7 +27,10 @@ class StrategyAdviceView(RoleRequiredMixin, View):
             initial={
                 "environment": environment,
                 "strategy": advice.recommended,
-                "canary_steps": strategy.steps_text(advice.canary_steps),
+                # Steps only with a canary: any other strategy takes none.
+                "canary_steps": strategy.steps_text(advice.canary_steps)
+                if advice.recommended == DeploymentStrategy.CANARY
+                else "",
             }
             if advice
             else {}
@@ -37,7 +41,9 @@ class StrategyAdviceView(RoleRequiredMixin, View):
             "unknown_environment": slug if slug and environment is None else "",
             "advice": advice,
             "deploy_form": form,
-            "oob": is_htmx(request),
+            # After a refused submission the fields keep what the user typed (and its errors);
+            # only the advice is refreshed.
+            "oob": is_htmx(request) and not request.GET.get("keep"),
         }
         template = (
             "releases/_strategy_advice.html"

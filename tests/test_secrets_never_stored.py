@@ -220,6 +220,7 @@ def planted(
             "opened_at": timezone.now().isoformat(),
             "subject": f"Login fails, my token is {GITHUB}",
             "text": PLANTED,
+            "source": f"helpdesk password={DB_PASSWORD}",
         },
         format="json",
     )

@@ -42,11 +42,12 @@ class ChangeModelSerializer(serializers.ModelSerializer):
     )
     risk_ceiling = serializers.ChoiceField(choices=RiskBand.choices, default=RiskBand.LOW)
     owner = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who created the model."
+        slug_field="username", read_only=True, allow_null=True, help_text="Who created the model."
     )
     approved_by = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
+        allow_null=True,
         help_text="The CAB member who last saved (pre-approved) the model; null until one does.",
     )
     release_count = serializers.IntegerField(read_only=True)

@@ -47,7 +47,9 @@ class DefectSerializer(serializers.ModelSerializer):
     found_in = serializers.SlugRelatedField(
         slug_field="slug", queryset=Environment.objects.all(), required=False, allow_null=True
     )
-    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reported_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     blocking = serializers.SerializerMethodField(
         help_text="Open, critical or high, and covered by no active residual-risk acceptance."
     )

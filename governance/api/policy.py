@@ -72,7 +72,9 @@ class ApprovalRuleSerializer(ValidatedModelSerializer):
 
 
 class PolicyVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = PolicyVersion

@@ -89,7 +89,7 @@ class DriftItemSerializer(serializers.ModelSerializer):
 class ConfigSnapshotSerializer(serializers.ModelSerializer):
     service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     values = ValuesField(read_only=True, help_text="Secrets are redacted before storage.")
 
     class Meta:
@@ -146,7 +146,11 @@ class ConfigSnapshotViewSet(
                 "nothing new is written.",
             )
         ],
-        responses={201: ComparisonSerializer, 400: OpenApiResponse(description="Bad input")},
+        responses={
+            201: ComparisonSerializer,
+            400: OpenApiResponse(description="Bad input"),
+            422: idempotency.KEY_REUSED,
+        },
     )
     def create(self, request, *args, **kwargs):
         """Report a service's observed configuration: `{service, environment, values, source?,

@@ -64,7 +64,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reported_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     recovery_decisions = RecoveryDecisionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -248,7 +250,7 @@ class IncidentViewSet(BaseModelViewSet):
 
 
 class IntegrityResultSerializer(serializers.ModelSerializer):
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     before_value = serializers.CharField(required=False, allow_blank=True, max_length=200)
     after_value = serializers.CharField(allow_blank=True, max_length=200)
     query_name = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -147,7 +147,7 @@ class KpiSampleSerializer(serializers.ModelSerializer):
     kpi_id = serializers.IntegerField(read_only=True)
     unit = serializers.CharField(source="kpi.unit", read_only=True)
     environment = serializers.CharField(source="environment.slug", read_only=True)
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = KpiSample
@@ -202,6 +202,7 @@ class KpiSampleViewSet(
         responses={
             201: KpiSampleSerializer(many=True),
             400: OpenApiResponse(description="Field errors; nothing was recorded."),
+            422: idempotency.KEY_REUSED,
         },
         description=(
             'One sample, or a batch as `{"samples": [...]}` (all or nothing). The unit must '

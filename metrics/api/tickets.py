@@ -28,7 +28,12 @@ class TriageReasonSerializer(serializers.Serializer):
 class SupportTicketSerializer(serializers.ModelSerializer):
     service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     classification = serializers.ChoiceField(choices=TicketClassification.choices, read_only=True)
-    sentiment = serializers.ChoiceField(choices=TicketSentiment.choices, read_only=True)
+    sentiment = serializers.ChoiceField(
+        choices=TicketSentiment.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="Empty when the help desk gave none.",
+    )
     attributed_release = serializers.SlugRelatedField(
         slug_field="key", read_only=True, allow_null=True
     )

@@ -37,3 +37,15 @@ def kpi_panel(context, release):
 @register.inclusion_tag("metrics/verdict_badge.html")
 def verdict_badge(window):
     return {"window": window}
+
+
+@register.filter
+def measure(value) -> str:
+    """A measured value with at most three decimals and no trailing zeros (206.8, 0.21, 3)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:.3f}".rstrip("0").rstrip(".")

@@ -68,5 +68,6 @@ urlpatterns = [
     path("", include(router.urls)),
     # Keep last: any other /api/v1/.../ URL (e.g. an id that is not a number) answers JSON 404,
     # not the HTML page. Paths without the trailing slash still get APPEND_SLASH's redirect.
-    re_path(r"^.*/$", api_not_found, name="not_found"),
+    # [\s\S]: a newline (%0A) in a path segment is matched too (``.`` would stop there).
+    re_path(r"^[\s\S]*/$", api_not_found, name="not_found"),
 ]

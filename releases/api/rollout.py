@@ -31,7 +31,9 @@ from releases.models.targets import (
 
 
 class DeploymentTargetFilterSet(django_filters.FilterSet):
-    deployment = django_filters.NumberFilter(field_name="deployment_id")
+    deployment = django_filters.ModelChoiceFilter(
+        queryset=Deployment.objects.all(), help_text="Deployment id."
+    )
     status = django_filters.MultipleChoiceFilter(choices=TargetStatus.choices)
     name = django_filters.CharFilter(lookup_expr="icontains")
     release = django_filters.CharFilter(field_name="deployment__release__key")
@@ -42,7 +44,9 @@ class DeploymentTargetFilterSet(django_filters.FilterSet):
 
 
 class RolloutDecisionFilterSet(django_filters.FilterSet):
-    deployment = django_filters.NumberFilter(field_name="deployment_id")
+    deployment = django_filters.ModelChoiceFilter(
+        queryset=Deployment.objects.all(), help_text="Deployment id."
+    )
     kind = django_filters.MultipleChoiceFilter(choices=RolloutDecisionKind.choices)
     release = django_filters.CharFilter(field_name="deployment__release__key")
 

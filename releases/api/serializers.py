@@ -294,6 +294,10 @@ class DeploymentSerializer(serializers.ModelSerializer):
     environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     gate_decision = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    # Plain text out: empty when none was given, and stored redacted (so not always a URI).
+    pipeline_url = serializers.CharField(
+        read_only=True, help_text="The pipeline run, if given (redacted); empty otherwise."
+    )
 
     class Meta:
         model = Deployment

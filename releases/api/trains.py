@@ -44,7 +44,7 @@ def _reasons(reasons) -> list[dict]:
 
 class ReleaseTrainSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who created the train."
+        slug_field="username", read_only=True, allow_null=True, help_text="Who created the train."
     )
     cadence_text = serializers.SerializerMethodField()
     next_departures = serializers.SerializerMethodField()

@@ -172,7 +172,11 @@ class DeploymentViewSet(
 
     @extend_schema(
         request=s.DeploymentCreateSerializer,
-        responses={201: s.DeploymentSerializer, 200: s.DeploymentSerializer},
+        responses={
+            201: s.DeploymentSerializer,
+            200: s.DeploymentSerializer,
+            422: idempotency.KEY_REUSED,
+        },
         parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
         ],
@@ -206,7 +210,10 @@ class DeploymentViewSet(
     @extend_schema(
         methods=["post"],
         request=s.DeploymentEventCreateSerializer,
-        responses={201: s.DeploymentEventSerializer},
+        responses={201: s.DeploymentEventSerializer, 422: idempotency.KEY_REUSED},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+        ],
     )
     @extend_schema(methods=["get"], responses={200: s.DeploymentEventSerializer(many=True)})
     @action(detail=True, methods=["get", "post"])

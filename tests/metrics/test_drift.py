@@ -37,6 +37,17 @@ def test_diff_names_keys_added_removed_and_changed_with_nested_keys_flattened():
     assert [r["status"] for r in d.rows()] == ["removed", "changed", "added", "same", "added"]
 
 
+def test_a_value_spelled_as_text_by_an_agent_is_not_drift():
+    result = drift.diff(
+        {"replicas": 2, "ratio": 0.5, "debug": False, "name": "shop"},
+        {"replicas": "2", "ratio": "0.50", "debug": "false", "name": "shop "},
+    )
+    assert result.changed == {}
+    # A different value is still a difference, whatever its spelling.
+    assert drift.diff({"replicas": 2}, {"replicas": "3"}).changed == {"replicas": (2, "3")}
+    assert drift.diff({"debug": False}, {"debug": "yes"}).changed == {"debug": (False, "yes")}
+
+
 def test_values_that_are_not_an_object_or_nested_too_deep_are_refused():
     assert drift.values_errors([1, 2])
     assert drift.values_errors("x=1")

@@ -13,8 +13,8 @@ def test_the_demo_shows_a_partial_failure_and_a_smoke_halt_and_runs_twice(db):
         release__name="User profile avatars", status="partially_failed"
     )
     assert sorted(partial.targets.values_list("name", "status", "version")) == [
-        ("profile-1", "succeeded", "2.3.0"),
-        ("profile-2", "succeeded", "2.3.0"),
+        ("profile-1", "succeeded", "2.2.5"),
+        ("profile-2", "succeeded", "2.2.5"),
         ("profile-3", "failed", "2.2.4"),
     ]
     halted = Deployment.objects.get(release__name="Notification digest", status="halted")

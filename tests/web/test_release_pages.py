@@ -30,6 +30,9 @@ DETAIL_QUERY_BOUND += 8  # Packaging tab: artifacts, migrations, rollback packag
 DETAIL_QUERY_BOUND += 7  # the Scope tab's train panel: car, pins (+5 library conflicts if pinned)
 DETAIL_QUERY_BOUND += 14  # API compatibility (2), hotfix carry-forward (6), integration (6)
 DETAIL_QUERY_BOUND += 5  # Validation tab: rollback scope (services, steps, edges), DR tests (2)
+# Stabilisation tab: KPI window and charts, incidents, integrity checks, tickets, drift and the
+# runbook checklist (constant with 1 or 8 services: tests/releases/test_dr_pages.py).
+DETAIL_QUERY_BOUND += 4
 
 
 def messages_of(response) -> list[str]:
