@@ -20,11 +20,10 @@ from governance.defects import (
     PRE_DEPLOYMENT_STATES,
     InvalidInput,
     _name,
-    _require,
     max_acceptance_days,
 )
 from governance.models import RiskAcceptance
-from releasemgr.decisions import IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import IllegalTransition, NotPermitted, Reason, require_permission
 from releasemgr.notifications import notify
 from releasemgr.roles import user_roles
 
@@ -85,7 +84,7 @@ def accept_residual_risk(
     defects, defects of another release or no longer open, no rationale, and an expiry that
     is missing, past or more than ``RISK_ACCEPTANCE_MAX_DAYS`` away.
     """
-    _require(user, ACCEPT_PERMISSION, "accept residual risk")
+    require_permission(user, ACCEPT_PERMISSION, "accept residual risk")
     now = now or timezone.now()
     separation = _sod_reason(user, release)
     if not separation.passed:
@@ -161,7 +160,7 @@ def accept_residual_risk(
 
 def revoke(acceptance: RiskAcceptance, user, reason: str = "") -> RiskAcceptance:
     """Withdraw an acceptance: its defects block the release again."""
-    _require(user, ACCEPT_PERMISSION, "revoke residual-risk acceptances")
+    require_permission(user, ACCEPT_PERMISSION, "revoke residual-risk acceptances")
     with transaction.atomic():
         locked = (
             RiskAcceptance.objects.select_for_update()
@@ -208,7 +207,7 @@ def delay_release(
     is deploying or finished; ``InvalidInput`` (400) for a missing reason, a start that is
     missing or past, or an end before the start.
     """
-    _require(user, DELAY_PERMISSION, "re-plan releases")
+    require_permission(user, DELAY_PERMISSION, "re-plan releases")
     now = now or timezone.now()
     errors = []
     if planned_start is None:

@@ -21,7 +21,12 @@ from django.utils import timezone
 
 from governance.choices import DefectSeverity, DefectStatus
 from governance.models import BLOCKING_SEVERITIES, Defect, RiskAcceptance
-from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    DomainError,
+    IllegalTransition,
+    Reason,
+    require_permission,
+)
 from releasemgr.roles import COMPLIANCE_OFFICER, PRODUCT_OWNER
 from releases.choices import ReleaseState
 
@@ -63,11 +68,6 @@ class InvalidInput(DomainError):
             " ".join(message for _field, message in errors),
             [Reason("invalid", False, message, {"field": f}) for f, message in errors],
         )
-
-
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"{user.get_username()} may not {doing}.")
 
 
 # --- coverage: which open defects an acceptance covers ----------------------------------------
@@ -208,7 +208,7 @@ def report_defect(
     found_in=None,
 ) -> Defect:
     """Record a defect found in ``release`` before it ships."""
-    _require(user, ADD_PERMISSION, "report defects")
+    require_permission(user, ADD_PERMISSION, "report defects")
     errors = _defect_errors(title, severity)
     if release.state in FINISHED_STATES:
         errors.insert(
@@ -239,7 +239,7 @@ EDITABLE_FIELDS = ("title", "severity", "description", "reference", "found_in")
 
 def edit_defect(defect: Defect, user, reason: str = "", **changes) -> Defect:
     """Change a defect's title, severity, description, reference or where it was found."""
-    _require(user, CHANGE_PERMISSION, "change defects")
+    require_permission(user, CHANGE_PERMISSION, "change defects")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}.")
@@ -260,7 +260,7 @@ def resolve_defect(
     defect: Defect, user, *, status: str = DefectStatus.RESOLVED, comment: str = ""
 ) -> Defect:
     """Close an open defect as resolved or won't fix."""
-    _require(user, CHANGE_PERMISSION, "resolve defects")
+    require_permission(user, CHANGE_PERMISSION, "resolve defects")
     if status not in (DefectStatus.RESOLVED, DefectStatus.WONT_FIX):
         raise InvalidInput.of([("status", "Resolve as 'resolved' or 'wont_fix'.")])
     with transaction.atomic():

@@ -178,9 +178,7 @@ def diff(a: dict | None, b: dict | None) -> Diff:
             out.removed[key] = left[key]
         elif key not in left:
             out.added[key] = right[key]
-        elif not same_value(left[key], right[key]) and not _secret_unknown(
-            left[key], right[key]
-        ):
+        elif not same_value(left[key], right[key]) and not _secret_unknown(left[key], right[key]):
             out.changed[key] = (left[key], right[key])
         else:
             out.same[key] = left[key]

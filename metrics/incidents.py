@@ -24,7 +24,12 @@ from metrics.models.incidents import (
     RecoveryChoice,
 )
 from releasemgr import notifications
-from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    DomainError,
+    IllegalTransition,
+    Reason,
+    require_permission,
+)
 from releasemgr.redaction import redact
 
 ADD_PERMISSION = "metrics.add_incident"
@@ -52,11 +57,6 @@ class InvalidInput(DomainError):
 
 class ExternalIdConflict(DomainError):
     code = "external_id_conflict"
-
-
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"Your role may not {doing}.")
 
 
 def _times_errors(started_at, detected_at, resolved_at, now) -> dict[str, list[str]]:
@@ -127,7 +127,7 @@ def report_incident(
     now: datetime | None = None,
 ) -> tuple[Incident, bool]:
     """Record an incident, attributed (``metrics.attribution``); returns (incident, created)."""
-    _require(user, ADD_PERMISSION, "report incidents")
+    require_permission(user, ADD_PERMISSION, "report incidents")
     now = now or timezone.now()
     title = redact((title or "").strip())
     external_id = (external_id or "").strip()
@@ -187,7 +187,7 @@ def report_incident(
 
 def update_incident(incident: Incident, user, reason: str = "", **changes) -> Incident:
     """Change an incident's editable fields; a ``resolved_at`` resolves it."""
-    _require(user, CHANGE_PERMISSION, "change incidents")
+    require_permission(user, CHANGE_PERMISSION, "change incidents")
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         for name, value in changes.items():
@@ -218,7 +218,7 @@ def set_status(
     incident: Incident, user, status: str, at: datetime | None = None, comment: str = ""
 ) -> Incident:
     """Mitigate or resolve an incident (``at`` defaults to now)."""
-    _require(user, CHANGE_PERMISSION, "change incidents")
+    require_permission(user, CHANGE_PERMISSION, "change incidents")
     if status not in (IncidentStatus.MITIGATED, IncidentStatus.RESOLVED):
         raise InvalidInput.of({"status": ["Choose mitigated or resolved."]})
     with transaction.atomic():
@@ -241,7 +241,7 @@ def set_status(
 def decide(incident: Incident, user, choice: str, reason: str) -> RecoveryDecision:
     """Record the decision to roll back or fix forward, with the advice as it stood, in the
     incident's history and the decision log."""
-    _require(user, DECIDE_PERMISSION, "decide between rollback and fix forward")
+    require_permission(user, DECIDE_PERMISSION, "decide between rollback and fix forward")
     errors: dict[str, list[str]] = {}
     if choice not in RecoveryChoice.values:
         errors["choice"] = ["Choose rollback or fix_forward."]

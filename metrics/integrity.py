@@ -18,7 +18,13 @@ from django.db.models import OuterRef, Subquery
 
 from metrics.models import IntegrityCheck, IntegrityResult
 from metrics.models.integrity import IntegrityKind, IntegrityRelation
-from releasemgr.decisions import Decision, DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    Decision,
+    DomainError,
+    IllegalTransition,
+    Reason,
+    require_permission,
+)
 from releasemgr.redaction import redact
 from releases.choices import ReleaseState, ScopeDecision, ScopeKind
 from releases.models import Release
@@ -151,11 +157,6 @@ def evaluate(check: IntegrityCheck, before: str, after: str) -> Reason:
 # --- checks ---------------------------------------------------------------------------------
 
 
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"Your role may not {doing}.")
-
-
 def _require_open(release: Release) -> None:
     if release.state in FINISHED_STATES:
         raise IllegalTransition(
@@ -180,7 +181,7 @@ def _save(check: IntegrityCheck, user, reason: str) -> IntegrityCheck:
 
 
 def add_check(release: Release, user, **data) -> IntegrityCheck:
-    _require(user, ADD_PERMISSION, "add integrity checks")
+    require_permission(user, ADD_PERMISSION, "add integrity checks")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=release.pk)
         _require_open(release)
@@ -194,7 +195,7 @@ def add_check(release: Release, user, **data) -> IntegrityCheck:
 
 
 def edit_check(check: IntegrityCheck, user, **changes) -> IntegrityCheck:
-    _require(user, CHANGE_PERMISSION, "change integrity checks")
+    require_permission(user, CHANGE_PERMISSION, "change integrity checks")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=check.release_id)
         _require_open(release)
@@ -206,7 +207,7 @@ def edit_check(check: IntegrityCheck, user, **changes) -> IntegrityCheck:
 
 
 def delete_check(check: IntegrityCheck, user) -> None:
-    _require(user, DELETE_PERMISSION, "delete integrity checks")
+    require_permission(user, DELETE_PERMISSION, "delete integrity checks")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=check.release_id)
         _require_open(release)
@@ -224,7 +225,7 @@ def post_result(
     query_result: str = "",
 ) -> IntegrityResult:
     """Record a job's measurement; whether it passed is computed here."""
-    _require(user, POST_PERMISSION, "post integrity results")
+    require_permission(user, POST_PERMISSION, "post integrity results")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=check.release_id)
         _require_open(release)

@@ -69,3 +69,26 @@ class NotPermitted(DomainError):
 
     status_code = 403
     code = "not_permitted"
+
+
+def require_permission(user, permission: str | None, what: str) -> None:
+    """Refuse (403) a person whose roles do not allow ``what``, saying so in words (the
+    permission's codename goes in the reason's data, not in the message)."""
+    if not permission or user.has_perm(permission):
+        return
+    from releasemgr.roles import user_roles
+
+    roles = sorted(user_roles(user))
+    held = f"roles: {', '.join(roles)}" if roles else "no role"
+    message = f"{user.get_username()} may not {what} ({held})."
+    raise NotPermitted(
+        message,
+        [
+            Reason(
+                "permission",
+                False,
+                message,
+                {"action": what, "permission": permission, "roles": roles},
+            )
+        ],
+    )

@@ -23,9 +23,14 @@ from django.utils import timezone
 from governance import change_types, decision_log, policy, risk, sod
 from governance.choices import DecisionKind
 from governance.models import Approval, ApprovalDecision
-from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    DomainError,
+    IllegalTransition,
+    NotPermitted,
+    Reason,
+    require_permission,
+)
 from releasemgr.redaction import redact
-from releasemgr.roles import user_roles
 from releases import gate, rollout
 from releases import strategy as release_strategy
 from releases.choices import ChangeType, DeploymentStatus, EventStatus, EventType, ReleaseState
@@ -87,26 +92,6 @@ class AlreadyApproved(DomainError):
     code = "already_approved"
 
 
-def _require(user, permission: str | None, what: str) -> None:
-    """Refuse (403) a person whose roles do not allow ``what``, saying so in words (the
-    permission's codename goes in the reason's data, not in the message)."""
-    if permission and not user.has_perm(permission):
-        roles = sorted(user_roles(user))
-        held = f"roles: {', '.join(roles)}" if roles else "no role"
-        message = f"{user.username} may not {what} ({held})."
-        raise NotPermitted(
-            message,
-            [
-                Reason(
-                    "permission",
-                    False,
-                    message,
-                    {"action": what, "permission": permission, "roles": roles},
-                )
-            ],
-        )
-
-
 def _lock(release: Release) -> Release:
     return Release.objects.select_for_update().get(pk=release.pk)
 
@@ -152,7 +137,7 @@ def transition(release: Release, action: str, user, comment: str = "") -> Releas
     if handler:
         return handler(release, user, comment)
     t = TRANSITIONS[action]
-    _require(user, t.permission, f"{action} releases")
+    require_permission(user, t.permission, f"{action} releases")
     with transaction.atomic():
         locked = _lock(release)
         if action == "close" and locked.state in t.sources:
@@ -165,7 +150,7 @@ def transition(release: Release, action: str, user, comment: str = "") -> Releas
 
 def submit(release: Release, user, comment: str = "") -> Release:
     t = TRANSITIONS["submit"]
-    _require(user, t.permission, "submit releases")
+    require_permission(user, t.permission, "submit releases")
     with transaction.atomic():
         locked = _lock(release)
         if locked.state in t.sources and not locked.release_services.exists():
@@ -226,7 +211,7 @@ def _decide(
 ) -> Release:
     approving = decision == ApprovalDecision.APPROVED
     t = TRANSITIONS["approve" if approving else "reject"]
-    _require(user, t.permission, f"{t.name} releases")
+    require_permission(user, t.permission, f"{t.name} releases")
     try:
         with transaction.atomic():
             locked = _lock(release)
@@ -347,7 +332,7 @@ def start_deployment(
     starts cannot both pass the "no deployment running" check. A repeated
     ``idempotency_key`` from the same user returns the first deployment.
     """
-    _require(user, TRANSITIONS["start_deployment"].permission, "start deployments")
+    require_permission(user, TRANSITIONS["start_deployment"].permission, "start deployments")
     if idempotency_key:
         existing = Deployment.objects.filter(
             started_by=user, idempotency_key=idempotency_key
@@ -439,7 +424,7 @@ def record_event(
     version: str = "",
 ) -> DeploymentEvent:
     """Record what a pipeline reports; a final event moves the deployment and release."""
-    _require(user, "releases.deploy_release", "report deployment results")
+    require_permission(user, "releases.deploy_release", "report deployment results")
     with transaction.atomic():
         locked_release = _lock(deployment.release)
         dep = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from releasemgr.decisions import Decision, DomainError, NotPermitted, Reason
+from releasemgr.decisions import Decision, DomainError, Reason, require_permission
 from releasemgr.redaction import redact
 from releases.models.validation import LOAD_METRICS, METRICS, QualityGate, TestResult
 
@@ -58,11 +58,6 @@ class InvalidInput(DomainError):
             " ".join(m for _f, m in pairs),
             [Reason("invalid", False, m, {"field": f}) for f, m in pairs],
         )
-
-
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"{user.get_username()} may not {doing}.")
 
 
 # --- evaluation ---------------------------------------------------------------------------------
@@ -287,7 +282,7 @@ def report_result(
 ) -> tuple[TestResult, bool]:
     """Record a pipeline's test result. Returns (result, created); a repeated
     ``idempotency_key`` from the same user returns the first result and writes nothing."""
-    _require(user, REPORT_PERMISSION, "report test results")
+    require_permission(user, REPORT_PERMISSION, "report test results")
     if idempotency_key:
         existing = TestResult.objects.filter(
             reported_by=user, idempotency_key=idempotency_key
@@ -326,7 +321,7 @@ def report_result(
 
 def save_gate(gate: QualityGate, user, reason: str = "") -> QualityGate:
     """Create or change a quality gate after checking its criteria."""
-    _require(user, GATE_PERMISSIONS["change" if gate.pk else "add"], "edit quality gates")
+    require_permission(user, GATE_PERMISSIONS["change" if gate.pk else "add"], "edit quality gates")
     try:
         gate.full_clean()
     except ValidationError as exc:
@@ -337,7 +332,7 @@ def save_gate(gate: QualityGate, user, reason: str = "") -> QualityGate:
 
 
 def delete_gate(gate: QualityGate, user) -> None:
-    _require(user, GATE_PERMISSIONS["delete"], "delete quality gates")
+    require_permission(user, GATE_PERMISSIONS["delete"], "delete quality gates")
     with transaction.atomic():
         gate._change_reason = "deleted"
         gate._history_user = user

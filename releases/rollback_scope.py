@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from releasemgr.decisions import DomainError, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    DomainError,
+    IllegalTransition,
+    Reason,
+    require_permission,
+)
 from releases.choices import ReleaseState
 from releases.models import Release, RollbackStep, Service, ServiceDependency
 
@@ -292,11 +297,6 @@ def check_rollback_plan(release: Release, environment, *, scope: RollbackScope |
 # --- writing steps ------------------------------------------------------------------------------
 
 
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"Your role may not {doing}.")
-
-
 def _require_open(release: Release) -> None:
     if release.state in FINISHED_STATES:
         raise IllegalTransition(
@@ -318,7 +318,7 @@ def _save(step: RollbackStep, user, reason: str) -> RollbackStep:
 
 def add_step(release: Release, user, *, service, description, estimated_minutes, position=None):
     """Add a rollback step for one of the release's services (last unless ``position``)."""
-    _require(user, ADD_PERMISSION, "add rollback steps")
+    require_permission(user, ADD_PERMISSION, "add rollback steps")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=release.pk)
         _require_open(release)
@@ -343,7 +343,7 @@ def add_step(release: Release, user, *, service, description, estimated_minutes,
 
 
 def edit_step(step: RollbackStep, user, reason: str = "", **changes) -> RollbackStep:
-    _require(user, CHANGE_PERMISSION, "change rollback steps")
+    require_permission(user, CHANGE_PERMISSION, "change rollback steps")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=step.release_id)
         _require_open(release)
@@ -355,7 +355,7 @@ def edit_step(step: RollbackStep, user, reason: str = "", **changes) -> Rollback
 
 
 def delete_step(step: RollbackStep, user) -> None:
-    _require(user, DELETE_PERMISSION, "delete rollback steps")
+    require_permission(user, DELETE_PERMISSION, "delete rollback steps")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=step.release_id)
         _require_open(release)

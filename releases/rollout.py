@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import decision_log
-from releasemgr.decisions import DomainError, IllegalTransition, Reason
+from releasemgr.decisions import DomainError, IllegalTransition, Reason, require_permission
 from releasemgr.notifications import notify_many
 from releasemgr.redaction import redact
 from releases.choices import DeploymentStatus, EventStatus, EventType
@@ -524,12 +524,6 @@ def _resume(deployment: Deployment, user, why: str) -> bool:
 # --- the release manager's choices ---------------------------------------------------------
 
 
-def _require(user, permission: str, what: str) -> None:
-    from releases.lifecycle import _require as require
-
-    require(user, permission, what)
-
-
 def _lock(deployment: Deployment) -> Deployment:
     Release.objects.select_for_update().get(pk=deployment.release_id)
     return (
@@ -600,7 +594,7 @@ def _record(deployment: Deployment, user, kind: str, reason: str, subjects, text
 def retry_failed(deployment: Deployment, user, reason: str = "") -> Deployment:
     """Send the failed targets back to the pipeline: they go pending (one more attempt) and
     the deployment runs again until the pipeline reports their results."""
-    _require(user, DECIDE_PERMISSION, "retry failed deployment targets")
+    require_permission(user, DECIDE_PERMISSION, "retry failed deployment targets")
     reason = _clean_reason(reason, required=False)
     with transaction.atomic():
         dep = _lock(deployment)
@@ -640,7 +634,7 @@ def rollback_succeeded(deployment: Deployment, user, reason: str = "") -> Deploy
     deployment is rolled back (and a production release with it)."""
     from releases.lifecycle import TRANSITIONS, _move
 
-    _require(user, DECIDE_PERMISSION, "roll back deployment targets")
+    require_permission(user, DECIDE_PERMISSION, "roll back deployment targets")
     reason = _clean_reason(reason, required=False)
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=deployment.release_id)
@@ -674,7 +668,7 @@ def rollback_succeeded(deployment: Deployment, user, reason: str = "") -> Deploy
 def accept_partial(deployment: Deployment, user, reason: str) -> Deployment:
     """Accept the partial result as it stands (a reason is required); the deployment stays
     partially failed, and counts as finished."""
-    _require(user, DECIDE_PERMISSION, "accept a partially failed deployment")
+    require_permission(user, DECIDE_PERMISSION, "accept a partially failed deployment")
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
         dep = _lock(deployment)
@@ -696,7 +690,7 @@ def accept_partial(deployment: Deployment, user, reason: str) -> Deployment:
 def override_halt(deployment: Deployment, user, reason: str) -> Deployment:
     """Override the failed smoke tests of a deployment (a reason is required): a halted
     deployment resumes, and the gate's ``smoke_tests`` check passes naming the override."""
-    _require(user, OVERRIDE_PERMISSION, "override a smoke-test halt")
+    require_permission(user, OVERRIDE_PERMISSION, "override a smoke-test halt")
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
         dep = _lock(deployment)

@@ -22,7 +22,13 @@ from django.utils import timezone
 from governance import decision_log
 from governance.choices import DecisionKind
 from governance.defects import InvalidInput
-from releasemgr.decisions import Decision, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    Decision,
+    IllegalTransition,
+    NotPermitted,
+    Reason,
+    require_permission,
+)
 from releasemgr.roles import PRODUCT_OWNER
 from releases import lifecycle
 from releases.choices import ReleaseState, ScopeDecision, ScopeKind
@@ -49,11 +55,6 @@ EMERGENCY_STATES = (
 )
 
 
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"{user.get_username()} may not {doing}.")
-
-
 # --- requests -----------------------------------------------------------------------------------
 
 
@@ -77,7 +78,7 @@ def request_change(
     negative or non-numeric plan shift, a pull without an included item of this release, a
     service the release does not ship being pulled, or a finished release.
     """
-    _require(user, REQUEST_PERMISSION, "request scope changes")
+    require_permission(user, REQUEST_PERMISSION, "request scope changes")
     errors = []
     if kind not in ScopeChangeKind.values:
         errors.append(("kind", f"Choose a kind: {', '.join(ScopeChangeKind.values)}."))
@@ -207,7 +208,7 @@ def decide(change: ScopeChangeRequest, user, accept: bool, note: str = "") -> Sc
     ``IllegalTransition`` (409) once decided or withdrawn, or when accepting would change a
     release that is not editable; ``InvalidInput`` (400) for a decline without a note.
     """
-    _require(user, DECIDE_PERMISSION, "decide scope changes")
+    require_permission(user, DECIDE_PERMISSION, "decide scope changes")
     check = may_decide(change, user)
     if not check.allowed:
         raise NotPermitted(" ".join(check.messages()), check.failed)

@@ -14,7 +14,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from governance.defects import InvalidInput
-from releasemgr.decisions import Decision, IllegalTransition, NotPermitted, Reason
+from releasemgr.decisions import (
+    Decision,
+    IllegalTransition,
+    Reason,
+    require_permission,
+)
 from releases import lifecycle
 from releases.choices import ChangeType, ReleaseKind, ReleaseState, ScopeDecision, ScopeKind
 from releases.models import Release, ScopeChangeRequest, ScopeItem, TechDebtEstimate
@@ -30,11 +35,6 @@ EMERGENCY_STATES = (
     ReleaseState.APPROVED,
     ReleaseState.DEPLOYING,
 )
-
-
-def _require(user, permission: str, doing: str) -> None:
-    if not user.has_perm(permission):
-        raise NotPermitted(f"{user.get_username()} may not {doing}.")
 
 
 # --- conflicts between an emergency fix and a scheduled release --------------------------------
@@ -330,7 +330,7 @@ def take_into_release(item: ScopeItem, target: Release, user, note: str = "") ->
     ``InvalidInput`` (400) for an item not in the backlog or a release that is not a
     maintenance release; ``IllegalTransition`` (409) when the target is not editable.
     """
-    _require(user, TAKE_PERMISSION, "change scope items")
+    require_permission(user, TAKE_PERMISSION, "change scope items")
     errors = []
     if item.kind != ScopeKind.TECH_DEBT or item.decision != ScopeDecision.DEFERRED:
         errors.append(("item", f"“{item.title}” is not a deferred tech-debt item."))

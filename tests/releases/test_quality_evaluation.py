@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from releasemgr.decisions import NotPermitted
 from releases import gate, quality
 from releases.models import QualityGate, TestResult
 
@@ -82,7 +83,7 @@ def test_saving_a_gate_with_an_unknown_metric_writes_nothing(alice, environments
 def test_a_developer_may_not_edit_quality_gates(dave, environments):
     g = QualityGate(environment=environments["staging"], name="Smoke", criteria=SMOKE)
 
-    with pytest.raises(quality.NotPermitted):
+    with pytest.raises(NotPermitted):
         quality.save_gate(g, dave)
 
     assert not QualityGate.objects.exists()
