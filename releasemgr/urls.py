@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("governance/", include("governance.urls")),
     path("stabilisation/", include("metrics.urls")),
+    path("metrics/", include("metrics.urls_metrics")),
     path("", include("releases.urls")),
 ]

@@ -70,6 +70,7 @@ UI_MODULES = (
     "scheduling.urls",
     "governance.urls",
     "metrics.urls",
+    "metrics.urls_metrics",
     "releasemgr.web_urls",
 )
 # Pages anyone may open (or that only act on the visitor's own things).
@@ -405,6 +406,7 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "PolicyVersion": "an append-only snapshot of the approval rules",
         "Notification": "a message to one person; reading it is its only change",
         "KpiSample": "a measured value posted by a monitor (append-only)",
+        "CommitRecord": "a commit a deployment shipped (append-only history fact)",
         "IntegrityResult": "a measurement posted by a batch or ETL job (append-only)",
         "ConfigSnapshot": "an observed configuration posted by a pipeline or agent (append-only)",
         "RunbookVersion": "a version of a runbook's text: a change is a new version",

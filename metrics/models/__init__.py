@@ -4,6 +4,7 @@ Each area imports its models here, one line per area.
 """
 
 from metrics.models.drift import ConfigBaseline, ConfigSnapshot, DriftItem  # noqa: F401
+from metrics.models.history import CommitRecord, DeploymentRecord  # noqa: F401
 from metrics.models.incidents import Incident, RecoveryDecision  # noqa: F401
 from metrics.models.integrity import IntegrityCheck, IntegrityResult  # noqa: F401
 from metrics.models.kpis import Kpi, KpiSample  # noqa: F401

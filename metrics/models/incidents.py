@@ -73,6 +73,15 @@ class Incident(BaseModel):
         related_name="incidents",
         help_text="The production deployment that caused it.",
     )
+    # The deployment record (one service's deployment, native or imported) the metrics count
+    # this incident against: the explicit cause, or the attribution rule's pick.
+    deployment_record = models.ForeignKey(
+        "metrics.DeploymentRecord",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="incidents",
+    )
     attribution = models.CharField(
         max_length=10, choices=Attribution.choices, default=Attribution.NONE
     )

@@ -1,0 +1,9 @@
+"""Metrics pages (mounted at /metrics/), one URL module per area."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    # One line per area, e.g. path("", include("metrics.urls_dora")).
+]
+
+__all__ = ["include", "path", "urlpatterns"]
