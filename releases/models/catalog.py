@@ -38,6 +38,9 @@ class Service(BaseModel):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
+    domain = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="Business domain, for metrics."
+    )
     description = models.TextField(blank=True)
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER_3)
     customer_facing = models.BooleanField(default=False)
