@@ -295,6 +295,14 @@ CELERY_BEAT_SCHEDULE["kpi-watch"] = {
     "schedule": KPI_WATCH_SECONDS,
     "options": {"expires": KPI_WATCH_SECONDS},
 }
+# Daily metrics rollups (metrics.jobs_rollups): how often recent/dirty days are rebuilt.
+ROLLUP_REFRESH_SECONDS = env_int("ROLLUP_REFRESH_SECONDS", 600)
+ROLLUP_RECENT_DAYS = env_int("ROLLUP_RECENT_DAYS", 3)
+CELERY_BEAT_SCHEDULE["metrics-rollups"] = {
+    "task": "metrics.jobs_rollups.refresh_rollups_task",
+    "schedule": ROLLUP_REFRESH_SECONDS,
+    "options": {"expires": ROLLUP_REFRESH_SECONDS},
+}
 
 # An incident without an explicit cause is attributed to the latest production deployment of
 # its service that finished at most this many hours before it started (metrics.attribution).

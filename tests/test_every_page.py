@@ -411,6 +411,8 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "ConfigSnapshot": "an observed configuration posted by a pipeline or agent (append-only)",
         "RunbookVersion": "a version of a runbook's text: a change is a new version",
         "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
+        "DailyRollup": "derived figures, rebuilt from the history by metrics.rollups",
+        "RollupDay": "the rollup job's per-day lock and dirty marker",
     }
     missing = []
     for app in ("releasemgr", "releases", "scheduling", "governance", "metrics"):

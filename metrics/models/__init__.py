@@ -11,3 +11,4 @@ from metrics.models.kpis import Kpi, KpiSample  # noqa: F401
 from metrics.models.runbooks import Runbook, RunbookCheck, RunbookVersion  # noqa: F401
 from metrics.models.stabilisation import KpiAlert, StabilisationWindow  # noqa: F401
 from metrics.models.tickets import SupportTicket, TicketClassification  # noqa: F401
+from metrics.models.rollups import DailyRollup, RollupDay  # noqa: F401
