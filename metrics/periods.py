@@ -78,6 +78,18 @@ class Filters:
             q &= Q(**{f"{prefix}service__domain": self.domain})
         return q
 
+    def record_scope(self) -> Q:
+        """The same condition on ``DeploymentRecord`` using its copied-in ``team`` (the
+        (team, finished_at) index), so one team's year is one range scan."""
+        q = Q()
+        if self.team is not None:
+            q &= Q(team=self.team)
+        if self.service is not None:
+            q &= Q(service=self.service)
+        if self.domain:
+            q &= Q(service__domain=self.domain)
+        return q
+
     def in_period(self, field: str) -> Q:
         return Q(**{f"{field}__gte": self.since_dt, f"{field}__lt": self.until_dt})
 
