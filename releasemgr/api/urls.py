@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from metrics.api import drift as metrics_drift
+from metrics.api import frequency_incidents as metrics_frequency_incidents
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
 from metrics.api import runbooks as metrics_runbooks
@@ -44,6 +45,7 @@ METRICS_AREAS = [
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
+    metrics_frequency_incidents,
 ]
 ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
 
