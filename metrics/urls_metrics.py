@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     # One line per area, e.g. path("", include("metrics.urls_dora")).
+    path("", include("metrics.urls_quality")),
 ]
 
 __all__ = ["include", "path", "urlpatterns"]

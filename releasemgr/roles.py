@@ -213,6 +213,9 @@ _grant(
 # Help desks (pipeline), deployers and release managers import; RM and deployers override.
 _grant([RELEASE_MANAGER, DEPLOYER], "add:metrics.supportticket", "change:metrics.supportticket")
 _grant([PIPELINE], "add:metrics.supportticket")
+# --- release quality score: release managers tune the weights and recompute ---
+_grant([RELEASE_MANAGER], "change:metrics.qualityweights", "add:metrics.qualityweights")
+_grant([RELEASE_MANAGER], "change:metrics.releasequalityscore")
 # --- deployment execution (targets, halts, strategy) ---
 # Partial failures (retry / roll back / accept) and smoke-test halt overrides: release managers.
 _grant(

@@ -304,6 +304,15 @@ CELERY_BEAT_SCHEDULE["metrics-rollups"] = {
     "options": {"expires": ROLLUP_REFRESH_SECONDS},
 }
 
+# Release quality scores (metrics.quality_score): releases deployed to production in the last
+# this many days are recomputed by the nightly job.
+QUALITY_SCORE_DAYS = env_int("QUALITY_SCORE_DAYS", 30)
+QUALITY_SCORE_SECONDS = env_int("QUALITY_SCORE_SECONDS", 24 * 3600)
+CELERY_BEAT_SCHEDULE["quality-scores"] = {
+    "task": "metrics.jobs_quality.quality_scores_task",
+    "schedule": QUALITY_SCORE_SECONDS,
+    "options": {"expires": QUALITY_SCORE_SECONDS},
+}
 # An incident without an explicit cause is attributed to the latest production deployment of
 # its service that finished at most this many hours before it started (metrics.attribution).
 INCIDENT_ATTRIBUTION_HOURS = env_int("INCIDENT_ATTRIBUTION_HOURS", 24)

@@ -12,3 +12,4 @@ from metrics.models.runbooks import Runbook, RunbookCheck, RunbookVersion  # noq
 from metrics.models.stabilisation import KpiAlert, StabilisationWindow  # noqa: F401
 from metrics.models.tickets import SupportTicket, TicketClassification  # noqa: F401
 from metrics.models.rollups import DailyRollup, RollupDay  # noqa: F401
+from metrics.models.quality import QualityWeights, ReleaseQualityScore  # noqa: F401

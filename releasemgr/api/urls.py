@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from metrics.api import drift as metrics_drift
+from metrics.api import quality as metrics_quality
 from metrics.api import frequency_incidents as metrics_frequency_incidents
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
@@ -40,6 +41,7 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 # Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
 METRICS_AREAS = [
     # one entry per area
+    metrics_quality,
     metrics_incidents,
     metrics_kpis,
     metrics_tickets,

@@ -181,6 +181,8 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/kpi-alerts/1/acknowledge/"),
     ("post", "/api/v1/support-tickets/"),
     ("post", "/api/v1/support-tickets/1/override/"),
+    ("get", "/api/v1/metrics/quality/"),
+    ("post", "/api/v1/metrics/quality/recompute/"),
 ]
 
 

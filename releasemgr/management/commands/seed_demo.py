@@ -51,6 +51,7 @@ DEMO_AREAS = [
     "metrics.demo_runbooks",
     "releases.demo_pipeline",
     "metrics.demo_incidents",
+    "metrics.demo_quality",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]

@@ -1,0 +1,169 @@
+"""Quality score pages: the trend per team/service over a period (chart, per-release table, CSV),
+the weights (release managers edit them), and recomputing one release's score on demand.
+
+The rules are in ``metrics.quality_score``; these views parse input, call it and show its answer.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from metrics import quality_score
+from metrics.models import QualityWeights, ReleaseQualityScore
+from releasemgr.decisions import DomainError
+from releasemgr.web import RoleRequiredMixin, history_rows, paginate
+from releases.models import Release, Service, Team
+
+PER_PAGE = 25
+
+
+class QualityPageView(RoleRequiredMixin, View):
+    permission_required = "metrics.view_releasequalityscore"
+    model = ReleaseQualityScore
+
+    def get(self, request):
+        teams = Team.objects.order_by("name").only("slug", "name")
+        services = Service.objects.order_by("slug").only("slug", "name")
+        context = {"teams": teams, "services": services, "params": request.GET}
+        try:
+            filters = quality_score.parse_filters(request.GET)
+        except ValidationError as exc:
+            context["errors"] = exc.message_dict
+            return render(request, "metrics/quality_page.html", context, status=400)
+        rows = quality_score.scores(filters).select_related("release").order_by("-deployed_at")
+        if request.GET.get("format") == "csv":
+            return _csv(filters, rows)
+        trend = quality_score.trend(filters)
+        total = sum(p["releases"] for p in trend)
+        context.update(
+            filters=filters,
+            trend=trend,
+            chart={
+                "labels": [p["period"] for p in trend],
+                "values": [p["average"] for p in trend],
+                "counts": [p["releases"] for p in trend],
+            },
+            total=total,
+            average=(
+                round(sum(p["average"] * p["releases"] for p in trend) / total, 1)
+                if total
+                else None
+            ),
+            page=paginate(request, rows, PER_PAGE),
+            weights=quality_score.current_weights(),
+            query=request.GET.urlencode(),
+        )
+        return render(request, "metrics/quality_page.html", context)
+
+
+def _csv(filters, rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="quality-{filters.since}-{filters.until}.csv"'
+    )
+    writer = csv.writer(response)
+    codes = ["tickets", "incidents", "kpi_breaches", "feedback"]
+    writer.writerow(
+        ["release", "name", "version", "deployed_at", "score"] + [f"{c}_deducted" for c in codes]
+    )
+    for row in rows.iterator():
+        deducted = {c.get("code"): c.get("deducted", 0) for c in row.components}
+        writer.writerow(
+            [
+                row.release.key,
+                row.release.name,
+                row.release.version,
+                row.deployed_at.isoformat(),
+                row.score,
+                *[deducted.get(c, 0) for c in codes],
+            ]
+        )
+    return response
+
+
+class WeightsForm(forms.ModelForm):
+    reason = forms.CharField(
+        max_length=100, help_text="Why the weights change (kept in the history)."
+    )
+
+    class Meta:
+        model = QualityWeights
+        fields = [
+            "ticket_points",
+            "ticket_cap",
+            "incident_critical_points",
+            "incident_high_points",
+            "incident_medium_points",
+            "incident_low_points",
+            "incident_cap",
+            "kpi_alert_points",
+            "kpi_alert_cap",
+            "feedback_points",
+            "feedback_cap",
+        ]
+
+
+class QualityWeightsEditView(RoleRequiredMixin, View):
+    permission_required = quality_score.WEIGHTS_PERMISSION
+    model = QualityWeights
+
+    def _weights(self):
+        return QualityWeights.objects.order_by("-pk").first() or QualityWeights()
+
+    def get(self, request):
+        weights = self._weights()
+        return render(
+            request,
+            "metrics/quality_weights_form.html",
+            {"form": WeightsForm(instance=weights), "history": _history(weights)},
+        )
+
+    def post(self, request):
+        weights = self._weights()
+        form = WeightsForm(request.POST, instance=weights)
+        if not form.is_valid():
+            return render(
+                request,
+                "metrics/quality_weights_form.html",
+                {"form": form, "history": _history(weights)},
+                status=400,
+            )
+        with transaction.atomic():
+            saved = form.save(commit=False)
+            saved.save_with_reason(form.cleaned_data["reason"], user=request.user)
+            n = quality_score.recompute(user=request.user)
+        messages.success(
+            request,
+            f"Weights saved; {n} recent release score{'s' if n != 1 else ''} recomputed.",
+        )
+        return redirect("metrics_quality")
+
+
+def _history(weights):
+    return history_rows(weights) if weights.pk else []
+
+
+class ReleaseQualityRecomputeView(RoleRequiredMixin, View):
+    permission_required = quality_score.RECOMPUTE_PERMISSION
+    model = Release
+
+    def post(self, request, key):
+        release = get_object_or_404(Release, key=key)
+        try:
+            row = quality_score.recompute_for(release, request.user)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect(release.get_absolute_url() + "#stabilisation")
+        if row is None:
+            messages.warning(request, f"{release.key} has not reached production: no score yet.")
+        else:
+            messages.success(request, f"{release.key} quality score: {row.score}/100.")
+        return redirect(release.get_absolute_url() + "#stabilisation")

@@ -1,0 +1,334 @@
+"""Release quality score: each component worked out by hand on a small history, the stored
+snapshot, the trend, the API and the page."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from metrics import quality_score
+from metrics.models import (
+    DeploymentRecord,
+    Incident,
+    KpiAlert,
+    QualityWeights,
+    ReleaseQualityScore,
+    SupportTicket,
+)
+from tests.factories import ReleaseFactory, ServiceFactory, TeamFactory
+from tests.metrics.kpi_helpers import kpi
+
+
+def record(release, service, env, finished_at, status="succeeded"):
+    return DeploymentRecord.objects.create(
+        release=release,
+        service=service,
+        team=service.team,
+        environment=env,
+        is_production=env.is_production,
+        version=release.version,
+        status=status,
+        finished_at=finished_at,
+    )
+
+
+def ticket(n, release, service, *, classification="release_related", sentiment="", rating=None):
+    return SupportTicket.objects.create(
+        external_id=f"T-{n}",
+        service=service,
+        opened_at=timezone.now() - timedelta(hours=1),
+        subject=f"ticket {n}",
+        classification=classification,
+        attributed_release=release,
+        sentiment=sentiment,
+        rating=rating,
+    )
+
+
+def incident(release, service, severity):
+    return Incident.objects.create(
+        title=f"{severity} outage",
+        service=service,
+        severity=severity,
+        started_at=timezone.now() - timedelta(hours=2),
+        release=release,
+    )
+
+
+def components(row):
+    return {c["code"]: c for c in row.components}
+
+
+@pytest.fixture
+def shipped_release(move_to, environments, payments):
+    """dave's payments-api 1.4.2, deployed to production (a stabilisation window is open)."""
+    release = move_to("deployed")
+    record(release, payments, environments["production"], timezone.now() - timedelta(days=1))
+    return release
+
+
+def test_release_without_problems_scores_100(shipped_release):
+    assert quality_score.recompute(release_ids=[shipped_release.pk]) == 1
+    row = ReleaseQualityScore.objects.get(release=shipped_release)
+    assert row.score == 100
+    assert all(c["deducted"] == 0 for c in row.components)
+    assert components(row)["incidents"]["message"] == "No incidents attributed to it."
+
+
+def test_each_component_deducts_its_points_worked_out_by_hand(
+    shipped_release, payments, environments
+):
+    # 3 release-related tickets (5 each = 15); one negative, one rated 2, one rated 4 → 2
+    # unhappy customers (3 each = 6). A pre-existing ticket counts for nothing.
+    ticket(1, shipped_release, payments, sentiment="negative")
+    ticket(2, shipped_release, payments, rating=2)
+    ticket(3, shipped_release, payments, rating=4)
+    ticket(4, shipped_release, payments, classification="pre_existing", sentiment="negative")
+    # Incidents: 1 critical (25) + 2 low (3 each) = 31. One on another release: not counted.
+    incident(shipped_release, payments, "critical")
+    incident(shipped_release, payments, "low")
+    incident(shipped_release, payments, "low")
+    other = ReleaseFactory(version="9.9.9")
+    incident(other, payments, "critical")
+    # One KPI breach in the stabilisation window (5).
+    window = shipped_release.stabilisation_windows.get()
+    KpiAlert.objects.create(
+        window=window,
+        kpi=kpi(payments),
+        breach_started_at=timezone.now(),
+        value=9,
+        limit=1,
+        message="5xx",
+    )
+    quality_score.recompute(release_ids=[shipped_release.pk])
+    row = ReleaseQualityScore.objects.get(release=shipped_release)
+    parts = components(row)
+    assert parts["tickets"]["deducted"] == 15
+    assert parts["feedback"]["deducted"] == 6
+    assert parts["incidents"]["deducted"] == 31
+    assert parts["incidents"]["by_severity"] == {"critical": 1, "high": 0, "medium": 0, "low": 2}
+    assert parts["incidents"]["message"] == "3 incidents: 1 critical × 25, 2 low × 3 = 31."
+    assert parts["kpi_breaches"]["deducted"] == 5
+    assert row.score == 100 - 15 - 6 - 31 - 5  # 43
+
+
+def test_components_are_capped_and_score_never_below_zero(shipped_release, payments):
+    for n in range(8):  # 8 × 5 = 40, capped at 30
+        ticket(n, shipped_release, payments, sentiment="negative")  # 8 × 3 = 24, cap 15
+    for _ in range(3):  # 3 × 25 = 75, cap 50
+        incident(shipped_release, payments, "critical")
+    quality_score.recompute(release_ids=[shipped_release.pk])
+    row = ReleaseQualityScore.objects.get(release=shipped_release)
+    parts = components(row)
+    assert parts["tickets"]["deducted"] == 30
+    assert parts["tickets"]["message"] == (
+        "8 release-related support tickets × 5 points = 40, capped at 30."
+    )
+    assert parts["feedback"]["deducted"] == 15
+    assert parts["incidents"]["deducted"] == 50
+    assert row.score == 5  # 100 - 30 - 15 - 50
+    weights = QualityWeights(ticket_cap=100, incident_cap=100)
+    weights.save_with_reason("stricter")
+    quality_score.recompute(release_ids=[shipped_release.pk])
+    row.refresh_from_db()
+    assert row.score == 0  # 100 - 40 - 15 - 75 is below zero
+    assert row.history.count() == 2
+
+
+def test_release_not_in_production_gets_no_score(move_to, environments, payments):
+    release = move_to("approved")
+    record(release, payments, environments["staging"], timezone.now())
+    failed = ReleaseFactory(version="2.0.0")
+    record(failed, payments, environments["production"], timezone.now(), status="failed")
+    assert quality_score.recompute(release_ids=[release.pk, failed.pk]) == 0
+    assert not ReleaseQualityScore.objects.exists()
+
+
+def test_periodic_recompute_takes_recent_releases_only(environments, payments):
+    prod = environments["production"]
+    recent, old = ReleaseFactory(version="1.0.0"), ReleaseFactory(version="0.9.0")
+    record(recent, payments, prod, timezone.now() - timedelta(days=3))
+    record(old, payments, prod, timezone.now() - timedelta(days=60))
+    assert quality_score.recompute(days=30) == 1
+    assert list(ReleaseQualityScore.objects.values_list("release", flat=True)) == [recent.pk]
+
+
+def _scored(release, service, finished_at, score):
+    record(release, service, service._prod, finished_at)
+    ReleaseQualityScore.objects.create(
+        release=release,
+        score=score,
+        components=[],
+        deployed_at=finished_at,
+        computed_at=finished_at,
+    )
+
+
+@pytest.fixture
+def history(environments):
+    """Two teams; scores placed by hand in two ISO weeks of November 2026 (UTC)."""
+    prod = environments["production"]
+    pay = ServiceFactory(slug="pay", team=TeamFactory(slug="pay-team"))
+    web = ServiceFactory(slug="web", team=TeamFactory(slug="web-team"))
+    pay._prod = web._prod = prod
+    # Week of Monday 2 Nov: pay 80 and 60 (avg 70), web 100. Week of 9 Nov: pay 50.
+    _scored(ReleaseFactory(version="1"), pay, datetime(2026, 11, 2, 0, 30, tzinfo=UTC), 80)
+    _scored(ReleaseFactory(version="2"), pay, datetime(2026, 11, 8, 23, 59, tzinfo=UTC), 60)
+    _scored(ReleaseFactory(version="3"), web, datetime(2026, 11, 4, tzinfo=UTC), 100)
+    _scored(ReleaseFactory(version="4"), pay, datetime(2026, 11, 9, tzinfo=UTC), 50)
+    # Outside the period (until is exclusive).
+    _scored(ReleaseFactory(version="5"), pay, datetime(2026, 11, 16, tzinfo=UTC), 10)
+    return pay, web
+
+
+def test_trend_averages_per_week_and_team(history):
+    params = {"since": "2026-11-01", "until": "2026-11-16"}
+    assert quality_score.trend(quality_score.parse_filters(params)) == [
+        {"period": "2026-11-02", "average": 80.0, "releases": 3},  # (80 + 60 + 100) / 3
+        {"period": "2026-11-09", "average": 50.0, "releases": 1},
+    ]
+    team = quality_score.parse_filters({**params, "team": "pay-team"})
+    assert quality_score.trend(team) == [
+        {"period": "2026-11-02", "average": 70.0, "releases": 2},
+        {"period": "2026-11-09", "average": 50.0, "releases": 1},
+    ]
+    monthly = quality_score.parse_filters({**params, "service": "web", "bucket": "month"})
+    assert quality_score.trend(monthly) == [
+        {"period": "2026-11-01", "average": 100.0, "releases": 1}
+    ]
+
+
+@pytest.mark.django_db
+def test_bad_filters_are_explained():
+    with pytest.raises(ValidationError) as error:
+        quality_score.parse_filters(
+            {"since": "2026-11-10", "until": "2026-11-01", "team": "nope", "bucket": "year"}
+        )
+    messages = error.value.message_dict
+    assert "the end must come after the start" in messages["until"][0]
+    assert messages["team"] == ["No team “nope”."]
+    assert messages["bucket"] == ["Choose week or month."]
+    with pytest.raises(ValidationError) as error:
+        quality_score.parse_filters({"since": "yesterday"})
+    assert error.value.message_dict["since"] == ["“yesterday” is not a date (YYYY-MM-DD)."]
+
+
+# --- API, pages, permissions ---
+
+
+def test_api_returns_releases_and_trend_with_bounded_queries(
+    history, api_client, audrey, django_assert_max_num_queries
+):
+    client = api_client(audrey)
+    url = "/api/v1/metrics/quality/?since=2026-11-01&until=2026-11-16&team=pay-team"
+    with django_assert_max_num_queries(8):
+        response = client.get(url)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 3
+    assert body["average"] == 63.3  # (80 + 60 + 50) / 3
+    assert [r["score"] for r in body["releases"]] == [50, 60, 80]
+    assert body["trend"][0] == {"period": "2026-11-02", "average": 70.0, "releases": 2}
+    pay = history[0]
+    for n in range(20):  # many more releases: the same number of queries
+        _scored(ReleaseFactory(version=f"7.{n}"), pay, datetime(2026, 11, 10, tzinfo=UTC), 90)
+    with django_assert_max_num_queries(8):
+        assert client.get(url).json()["count"] == 23
+
+
+def test_api_bad_period_is_400_with_message(api_client, audrey, db):
+    response = api_client(audrey).get(
+        "/api/v1/metrics/quality/?since=2026-11-10&until=2026-11-01&service=ghost"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert "the end must come after the start" in str(body)
+    assert "No service “ghost”." in str(body)
+
+
+def test_recompute_endpoint_is_for_release_managers(
+    api_client, shipped_release, alice, audrey, dave
+):
+    url = "/api/v1/metrics/quality/recompute/"
+    for user in (audrey, dave):
+        assert api_client(user).post(url, {"release": shipped_release.key}).status_code == 403
+    assert not ReleaseQualityScore.objects.exists()
+    bad = api_client(alice).post(url, {"release": "REL-NOPE"})
+    assert bad.status_code == 400
+    assert bad.json()["release"] == ["No release 'REL-NOPE'."]
+    assert not ReleaseQualityScore.objects.exists()
+    ok = api_client(alice).post(url, {"release": shipped_release.key})
+    assert ok.json() == {"recomputed": 1}
+    assert ReleaseQualityScore.objects.get(release=shipped_release).score == 100
+
+
+def test_quality_page_shows_chart_table_and_csv(client, audrey, history):
+    client.force_login(audrey)
+    url = reverse("metrics_quality")
+    page = client.get(url, {"since": "2026-11-01", "until": "2026-11-16"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="quality-chart"' in html
+    assert "quality-chart-data" in html
+    assert "vendor/chartjs/chart.umd.min.js" in html
+    assert page.context["average"] == 72.5  # (80 + 60 + 100 + 50) / 4
+    csv_response = client.get(
+        url, {"since": "2026-11-01", "until": "2026-11-16", "team": "web-team", "format": "csv"}
+    )
+    lines = csv_response.content.decode().strip().splitlines()
+    assert lines[0].startswith("release,name,version,deployed_at,score")
+    assert len(lines) == 2 and lines[1].split(",")[4] == "100"
+
+
+def test_quality_page_empty_state_and_bad_filters(client, audrey, db):
+    client.force_login(audrey)
+    empty = client.get(reverse("metrics_quality"))
+    assert empty.status_code == 200
+    assert "No release reached production in this period" in empty.content.decode()
+    bad = client.get(reverse("metrics_quality"), {"since": "2026-11-10", "until": "2026-11-01"})
+    assert bad.status_code == 400
+    assert "the end must come after the start" in bad.content.decode()
+
+
+def test_release_manager_edits_weights_with_reason_and_history(client, alice, carol, db):
+    url = reverse("quality_weights_edit")
+    client.force_login(carol)
+    assert client.post(url, {"ticket_points": 1}).status_code == 403
+    client.force_login(alice)
+    form = {
+        "ticket_points": 10,
+        "ticket_cap": 40,
+        "incident_critical_points": 25,
+        "incident_high_points": 15,
+        "incident_medium_points": 8,
+        "incident_low_points": 3,
+        "incident_cap": 50,
+        "kpi_alert_points": 5,
+        "kpi_alert_cap": 20,
+        "feedback_points": 3,
+        "feedback_cap": 15,
+    }
+    missing_reason = client.post(url, form)
+    assert missing_reason.status_code == 400
+    assert not QualityWeights.objects.exists()
+    negative = client.post(url, {**form, "ticket_points": -1, "reason": "x"})
+    assert negative.status_code == 400
+    assert not QualityWeights.objects.exists()
+    assert client.post(url, {**form, "reason": "tickets hurt more"}).status_code == 302
+    weights = QualityWeights.objects.get()
+    assert weights.ticket_points == 10
+    assert weights.history.first().history_change_reason == "tickets hurt more"
+
+
+def test_stabilisation_panel_shows_score_and_recompute(client, alice, audrey, shipped_release):
+    quality_score.recompute(release_ids=[shipped_release.pk])
+    url = reverse("release_quality_score_update", args=[shipped_release.key])
+    client.force_login(audrey)
+    assert client.post(url).status_code == 403
+    client.force_login(alice)
+    response = client.post(url, follow=True)
+    html = response.content.decode()
+    assert 'data-testid="quality-panel"' in html
+    assert "quality score: 100/100" in html
