@@ -295,6 +295,12 @@ CELERY_BEAT_SCHEDULE["kpi-watch"] = {
     "schedule": KPI_WATCH_SECONDS,
     "options": {"expires": KPI_WATCH_SECONDS},
 }
+# Overdue post-mortem actions: owners are reminded once a day (deduplicated per day).
+CELERY_BEAT_SCHEDULE["postmortem-overdue-actions"] = {
+    "task": "metrics.jobs_postmortems.overdue_actions_task",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
 # Daily metrics rollups (metrics.jobs_rollups): how often recent/dirty days are rebuilt.
 ROLLUP_REFRESH_SECONDS = env_int("ROLLUP_REFRESH_SECONDS", 600)
 ROLLUP_RECENT_DAYS = env_int("ROLLUP_RECENT_DAYS", 3)

@@ -293,6 +293,10 @@ def demo(db):
         metrics_models.DriftItem: metrics_models.DriftItem.objects.filter(status="open").first(),
         metrics_models.Runbook: metrics_models.Runbook.objects.first(),
         metrics_models.RunbookVersion: metrics_models.RunbookVersion.objects.first(),
+        metrics_models.PostMortem: metrics_models.PostMortem.objects.first(),
+        metrics_models.ActionItem: metrics_models.ActionItem.objects.filter(status="open").first(),
+        metrics_models.ChecklistTemplate: metrics_models.ChecklistTemplate.objects.first(),
+        metrics_models.ChecklistRunItem: metrics_models.ChecklistRunItem.objects.first(),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"
@@ -410,6 +414,7 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "IntegrityResult": "a measurement posted by a batch or ETL job (append-only)",
         "ConfigSnapshot": "an observed configuration posted by a pipeline or agent (append-only)",
         "RunbookVersion": "a version of a runbook's text: a change is a new version",
+        "ChecklistVersion": "a version of a checklist's items: a change is a new version",
         "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
         "DailyRollup": "derived figures, rebuilt from the history by metrics.rollups",
         "RollupDay": "the rollup job's per-day lock and dirty marker",

@@ -9,6 +9,8 @@ from metrics.api import frequency_incidents as metrics_frequency_incidents
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
 from metrics.api import runbooks as metrics_runbooks
+from metrics.api import postmortems as metrics_postmortems
+from metrics.api import checklists as metrics_checklists
 from metrics.api import tickets as metrics_tickets
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
@@ -47,6 +49,8 @@ METRICS_AREAS = [
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
+    metrics_postmortems,
+    metrics_checklists,
     metrics_frequency_incidents,
 ]
 ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS

@@ -74,6 +74,10 @@ LISTS = [
     "drift-items",
     "runbooks",
     "runbook-versions",
+    "post-mortems",
+    "post-mortem-actions",
+    "checklist-templates",
+    "checklist-runs",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -181,6 +185,12 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/kpi-alerts/1/acknowledge/"),
     ("post", "/api/v1/support-tickets/"),
     ("post", "/api/v1/support-tickets/1/override/"),
+    ("post", "/api/v1/post-mortems/"),
+    ("post", "/api/v1/post-mortems/1/factors/"),
+    ("post", "/api/v1/post-mortem-actions/1/done/"),
+    ("post", "/api/v1/checklist-runs/"),
+    ("get", "/api/v1/checklist-proposals/?template=x"),
+    ("post", "/api/v1/checklist-proposals/accept/"),
     ("get", "/api/v1/metrics/quality/"),
     ("post", "/api/v1/metrics/quality/recompute/"),
 ]

@@ -52,6 +52,7 @@ DEMO_AREAS = [
     "releases.demo_pipeline",
     "metrics.demo_incidents",
     "metrics.demo_quality",
+    "metrics.demo_postmortems",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
     "releases.demo_validation",
 ]
