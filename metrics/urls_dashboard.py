@@ -1,0 +1,7 @@
+from django.urls import path
+
+from metrics.views_dashboard import MetricsDashboardView
+
+urlpatterns = [
+    path("", MetricsDashboardView.as_view(), name="metrics_dashboard"),
+]
