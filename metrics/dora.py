@@ -141,7 +141,12 @@ def lead_time_rows(filters: Filters) -> QuerySet[CommitRecord]:
         .filter(~Exists(earlier_copy))
         .annotate(shipped_at=Subquery(first_success, output_field=DateTimeField()))
         .annotate(lead_time=_duration("shipped_at", "authored_at"))
-        .select_related("deployment_record__service")
+        .select_related(
+            "deployment_record__service",
+            "deployment_record__team",
+            "deployment_record__environment",
+            "deployment_record__release",
+        )
         .order_by("-authored_at", "-pk")
     )
 

@@ -185,6 +185,8 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/kpi-alerts/1/acknowledge/"),
     ("post", "/api/v1/support-tickets/"),
     ("post", "/api/v1/support-tickets/1/override/"),
+    ("get", "/api/v1/metrics/dora/"),
+    ("get", "/api/v1/metrics/mttr/rows/"),
     ("post", "/api/v1/post-mortems/"),
     ("post", "/api/v1/post-mortems/1/factors/"),
     ("post", "/api/v1/post-mortem-actions/1/done/"),
