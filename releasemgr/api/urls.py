@@ -5,10 +5,13 @@ from governance.api import cab, changes, defects, evidence, log, policy, registe
 from governance.api.views import ApprovalViewSet
 from metrics.api import drift as metrics_drift
 from metrics.api import dora as metrics_dora
+from metrics.api import quality as metrics_quality
 from metrics.api import frequency_incidents as metrics_frequency_incidents
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
 from metrics.api import runbooks as metrics_runbooks
+from metrics.api import postmortems as metrics_postmortems
+from metrics.api import checklists as metrics_checklists
 from metrics.api import tickets as metrics_tickets
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
@@ -41,12 +44,15 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 # Modules of metrics/api/ (stabilisation, metrics) with ``register(router)`` and ``urlpatterns``.
 METRICS_AREAS = [
     # one entry per area
+    metrics_quality,
     metrics_incidents,
     metrics_kpis,
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
     metrics_dora,
+    metrics_postmortems,
+    metrics_checklists,
     metrics_frequency_incidents,
 ]
 ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
