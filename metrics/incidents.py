@@ -16,6 +16,7 @@ from django.utils import timezone
 from governance import decision_log
 from governance.choices import DecisionKind
 from metrics import attribution, recovery
+from metrics.history import record_for_incident
 from metrics.models import Incident, RecoveryDecision
 from metrics.models.incidents import (
     NOTIFY_SEVERITIES,
@@ -163,6 +164,7 @@ def report_incident(
         status=IncidentStatus.RESOLVED if resolved_at else IncidentStatus.OPEN,
         release=found.release,
         caused_by=found.deployment,
+        deployment_record=record_for_incident(service, started_at, found.deployment),
         attribution=found.method,
         attribution_reason=found.reason.message,
         external_id=external_id,

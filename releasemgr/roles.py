@@ -228,6 +228,8 @@ _grant([RELEASE_MANAGER], *_crud("metrics.checklisttemplate"), "add:metrics.chec
 _grant(
     [RELEASE_MANAGER, DEPLOYER], "add:metrics.checklistrun", "change:metrics.checklistrunitem"
 )
+# --- delivery history import (metrics.history) ---
+_grant([RELEASE_MANAGER, PIPELINE], "add:metrics.deploymentrecord")
 # --- deployment execution (targets, halts, strategy) ---
 # Partial failures (retry / roll back / accept) and smoke-test halt overrides: release managers.
 _grant(

@@ -469,6 +469,9 @@ def record_event(
             dep.status = final
             dep.finished_at = timezone.now()
             dep.save_with_reason(f"{type} reported", user=user)
+            from metrics.history import record_deployment
+
+            record_deployment(dep)  # the delivery history the metrics count
             if dep.environment.is_production:
                 if final == DeploymentStatus.SUCCEEDED:
                     _move(

@@ -372,6 +372,7 @@ def _set_partial(deployment: Deployment, targets, user) -> None:
     deployment.status = D.PARTIALLY_FAILED
     deployment.finished_at = timezone.now()
     deployment.save_with_reason(f"partially failed: {', '.join(failed)}"[:100], user=user)
+    _record_history(deployment)
     DeploymentEvent.objects.create(
         deployment=deployment,
         type=EventType.DECISION,
@@ -455,6 +456,7 @@ def _smoke(deployment: Deployment, event: DeploymentEvent, user) -> None:
             deployment.status = D.HALTED
             deployment.finished_at = timezone.now()
             deployment.save_with_reason(f"auto-halted: smoke test '{test}' failed"[:100], user=user)
+            _record_history(deployment)
             DeploymentEvent.objects.create(
                 deployment=deployment,
                 type=EventType.HALTED,
@@ -648,6 +650,7 @@ def rollback_succeeded(deployment: Deployment, user, reason: str = "") -> Deploy
         dep.status = D.ROLLED_BACK
         dep.finished_at = timezone.now()
         dep.save_with_reason("succeeded targets rolled back", user=user)
+        _record_history(dep)
         names = sorted(t.name for t in succeeded)
         _record(
             dep,
@@ -743,3 +746,9 @@ __all__ = [
     "retry_failed",
     "rollback_succeeded",
 ]
+
+
+def _record_history(deployment: Deployment) -> None:
+    from metrics.history import record_deployment
+
+    record_deployment(deployment)  # the delivery history the metrics count

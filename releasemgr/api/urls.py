@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
 from metrics.api import drift as metrics_drift
+from metrics.api import history as metrics_history
 from metrics.api import dora as metrics_dora
 from metrics.api import quality as metrics_quality
 from metrics.api import frequency_incidents as metrics_frequency_incidents
@@ -50,6 +51,7 @@ METRICS_AREAS = [
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
+    metrics_history,
     metrics_dora,
     metrics_postmortems,
     metrics_checklists,
