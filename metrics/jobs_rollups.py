@@ -32,7 +32,10 @@ def refresh_rollups() -> str:
         .values_list("started_at", flat=True)
         .first()
     )
-    touched = rollups.touched_days(previous) if previous else set()
+    if previous is None:  # first run (a new installation, a restored database): everything
+        written = rollups.rebuild_all()
+        return f"first run: all history rebuilt, {written} rollup rows"
+    touched = rollups.touched_days(previous)
     days = recent | dirty | touched
     written = rollups.rebuild(days)
     return (

@@ -126,12 +126,16 @@ def test_rebuild_is_idempotent_and_follows_changes(w):
 def test_job_rebuilds_dirty_recent_and_touched_days(w, settings):
     from metrics.jobs_rollups import refresh_rollups
 
+    deploy(w["api"], w["prod"], at("2024-06-01T10:00"))
+    assert "first run: all history" in refresh_rollups()
+    assert DailyRollup.objects.get(day=date(2024, 6, 1)).deployments == 1
+
     old = deploy(w["api"], w["prod"], at("2025-01-10T10:00"))
     rollups.mark_dirty([date(2025, 1, 10)])
     assert "1 dirty" in refresh_rollups()
     assert DailyRollup.objects.get(day=date(2025, 1, 10)).deployments == 1
     assert not RollupDay.objects.filter(dirty=True).exists()
-    assert JobRun.objects.filter(name="metrics_rollups", status="succeeded").count() == 1
+    assert JobRun.objects.filter(name="metrics_rollups", status="succeeded").count() == 2
 
     # Changed after the last run: an incident attributed to the old record.
     incident(w["api"], at("2025-01-10T11:00"), at("2025-01-10T12:00"), record=old)
