@@ -343,3 +343,29 @@ def test_a_reported_incident_points_at_the_record_of_its_deployment(move_to, ali
         now=production.finished_at + timedelta(hours=1),
     )
     assert incident.deployment_record == DeploymentRecord.objects.get(deployment=production)
+
+
+# --- demo ---
+
+
+def test_the_demo_history_imports_half_a_year_once(db, alice):
+    from metrics import demo_history
+    from tests.factories import EnvironmentFactory, ServiceFactory
+
+    for slug in ("payments-api", "web-storefront", "checkout-service"):
+        ServiceFactory(slug=slug)
+    envs = {
+        "staging": EnvironmentFactory(slug="staging", order=3),
+        "production": EnvironmentFactory(slug="production", order=4, is_production=True),
+    }
+    demo_history.demo({"release_manager": alice}, envs)
+    production = DeploymentRecord.objects.filter(is_production=True, source="import")
+    assert 100 < production.count() < 400
+    assert production.filter(status="failed").exists()
+    assert production.filter(status="rolled_back").exists()
+    assert 15 <= Incident.objects.count() <= 40
+    assert Incident.objects.filter(attribution="explicit").exists()
+    assert CommitRecord.objects.exists()
+    before = counts()
+    demo_history.demo({"release_manager": alice}, envs)
+    assert counts() == before

@@ -53,6 +53,7 @@ DEMO_AREAS = [
     "metrics.demo_incidents",
     "metrics.demo_quality",
     "metrics.demo_postmortems",
+    "metrics.demo_history",
     # After every area that writes delivery history: rolls it all up for the metrics page.
     "metrics.demo_rollups",
     # Keep last: its staging quality gates would stop later areas' demo promotions.
