@@ -54,6 +54,7 @@ DEMO_AREAS = [
     "metrics.demo_quality",
     "metrics.demo_postmortems",
     "metrics.demo_history",
+    "metrics.demo_domains",
     # After every area that writes delivery history: rolls it all up for the metrics page.
     "metrics.demo_rollups",
     # Keep last: its staging quality gates would stop later areas' demo promotions.

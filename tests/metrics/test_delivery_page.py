@@ -1,0 +1,108 @@
+"""The delivery performance page (/metrics/delivery/): figures, drill-down, trend, bad filters,
+who may see it, bounded queries."""
+
+import pytest
+from django.urls import reverse
+
+from metrics.demo_domains import demo as demo_domains
+from tests.factories import ServiceFactory
+from tests.metrics.dora_history import SINCE, UNTIL, at, build, record
+
+pytestmark = pytest.mark.django_db
+URL = reverse("metrics_delivery")
+PERIOD = f"since={SINCE}&until={UNTIL}"
+
+
+@pytest.fixture
+def history(db):
+    return build()
+
+
+def test_page_shows_the_figures_of_the_worked_example(client, audrey, history):
+    client.force_login(audrey)
+    response = client.get(f"{URL}?{PERIOD}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="dp-frequency">2.5' in html
+    assert 'data-testid="dp-lead-time">10.0 h' in html
+    assert 'data-testid="dp-cfr">50%' in html
+    assert 'data-testid="dp-mttr">4.5 h' in html
+    assert 'data-testid="dp-success">40%' in html
+    assert "delivery-chart-data" in html
+    assert "chart.umd.min.js" in html
+
+
+@pytest.mark.parametrize(
+    ("detail", "expected"),
+    [
+        ("lead_time", ["c1", "c6"]),
+        ("time_to_restore", ["I1", "I2"]),
+        ("releases", ["R1", "R5"]),
+        ("mttr", ["101.0"]),
+    ],
+)
+def test_drill_down_lists_the_rows(client, dave, history, detail, expected):
+    client.force_login(dave)
+    html = client.get(f"{URL}?{PERIOD}&detail={detail}").content.decode()
+    assert 'data-testid="delivery-detail"' in html
+    for text in expected:
+        assert text in html
+
+
+def test_a_period_without_data_says_so(client, dave, history):
+    client.force_login(dave)
+    html = client.get(f"{URL}?since=2026-06-01&until=2026-06-08").content.decode()
+    assert 'data-testid="delivery-empty"' in html
+    assert 'data-testid="dp-lead-time">—' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("since=2026-03-10&until=2026-03-01", "before it starts"),
+        ("team=ghosts", "No team"),
+        ("detail=vibes", "not one of"),
+        ("bucket=decade", "not one of"),
+    ],
+)
+def test_bad_filters_show_the_message_with_400(client, dave, history, query, words):
+    client.force_login(dave)
+    response = client.get(f"{URL}?{query}")
+    assert response.status_code == 400
+    assert words in response.content.decode()
+
+
+def test_no_role_is_refused(client, nobody):
+    client.force_login(nobody)
+    assert client.get(URL).status_code == 403
+
+
+def test_the_menu_links_the_page(client, dave, history):
+    client.force_login(dave)
+    assert f'href="{URL}"' in client.get("/").content.decode()
+
+
+def test_bounded_queries(client, audrey, history, django_assert_max_num_queries):
+    client.force_login(audrey)
+    with django_assert_max_num_queries(200) as few:
+        client.get(f"{URL}?{PERIOD}&detail=deployments")
+    for n in range(40):
+        record(
+            history["pay"],
+            history["prod"],
+            "failed" if n % 2 else "succeeded",
+            at("03-06", f"{n % 24:02d}:{n:02d}"),
+            commits=[(f"m{n}", at("03-05"))],
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(f"{URL}?{PERIOD}&detail=deployments")
+
+
+def test_demo_domains_are_idempotent(history):
+    from releases.models import Service
+
+    ServiceFactory(slug="ledger", team=history["pay"].team)
+    demo_domains({}, {})
+    demo_domains({}, {})
+    assert Service.objects.get(slug="ledger").domain == "payments"
+    assert Service.objects.get(slug="ledger").history.count() == 2
