@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db import models
 from django.db.models import Sum
 from django.db.models.functions import TruncWeek
 
@@ -22,6 +23,15 @@ from metrics.rollups import rollups_for
 from releasemgr.decisions import Reason
 
 MIN_WEEKS = 8
+
+
+class Conclusion(models.TextChoices):
+    TOO_FEW = "too_few", "Too few weeks (or no variation) to conclude"
+    NO = "no", "No correlation"
+    WEAK = "weak", "Weak correlation"
+    MODERATE = "moderate", "Moderate correlation"
+    STRONG = "strong", "Strong correlation"
+
 
 WEEK_FIELDS = (
     "deployments",

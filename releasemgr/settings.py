@@ -164,6 +164,7 @@ SPECTACULAR_SETTINGS = {
         "ReleaseKindEnum": "releases.choices.ReleaseKind",
         "DriftKindEnum": "metrics.models.drift.DriftKind",
         "DriftStatusEnum": "metrics.models.drift.DriftStatus",
+        "FrequencyIncidentsConclusionEnum": "metrics.frequency_incidents.Conclusion",
         "ScopeKindEnum": "releases.choices.ScopeKind",
         "DependencyKindEnum": "releases.choices.DependencyKind",
         "DeploymentStatusEnum": "releases.choices.DeploymentStatus",

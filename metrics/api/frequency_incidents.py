@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metrics.frequency_incidents import frequency_vs_incidents
+from metrics.frequency_incidents import Conclusion, frequency_vs_incidents
 from metrics.periods import parse_filters
 from releasemgr.api.permissions import HasPermission
 
@@ -45,7 +45,7 @@ class FrequencyIncidentsSerializer(serializers.Serializer):
     pearson = serializers.FloatField(allow_null=True)
     spearman = serializers.FloatField(allow_null=True)
     conclusion = serializers.ChoiceField(
-        choices=["too_few", "no", "weak", "moderate", "strong"],
+        choices=Conclusion.choices,
         help_text="too_few: fewer than 8 weeks or no variation; otherwise the correlation's "
         "strength (no/weak/moderate/strong).",
     )
