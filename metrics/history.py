@@ -167,7 +167,8 @@ class ImportResult:
 
     def summary(self) -> str:
         if not self.ok:
-            return f"Refused: {len(self.errors)} bad line(s) in {self.lines}; nothing was written."
+            bad = len({e.line for e in self.errors})
+            return f"Refused: {bad} bad line(s) of {self.lines}; nothing was written."
         verb = "Would import" if self.dry_run else "Imported"
         return (
             f"{verb} {self.lines} line(s): deployments {self.deployments_created} created, "
