@@ -106,3 +106,9 @@ def test_demo_domains_are_idempotent(history):
     demo_domains({}, {})
     assert Service.objects.get(slug="ledger").domain == "payments"
     assert Service.objects.get(slug="ledger").history.count() == 2
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
