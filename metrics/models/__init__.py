@@ -15,3 +15,4 @@ from metrics.models.rollups import DailyRollup, RollupDay  # noqa: F401
 from metrics.models.quality import QualityWeights, ReleaseQualityScore  # noqa: F401
 from metrics.models.postmortems import ActionItem, ContributingFactor, PostMortem, TimelineEntry  # noqa: F401,E501
 from metrics.models.checklists import ChecklistRun, ChecklistRunItem, ChecklistTemplate, ChecklistVersion  # noqa: F401,E501
+from metrics.models.adaptive import PolicySuggestion  # noqa: F401

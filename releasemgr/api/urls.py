@@ -6,6 +6,7 @@ from governance.api.views import ApprovalViewSet
 from metrics.api import drift as metrics_drift
 from metrics.api import history as metrics_history
 from metrics.api import dora as metrics_dora
+from metrics.api import adaptive as metrics_adaptive
 from metrics.api import quality as metrics_quality
 from metrics.api import frequency_incidents as metrics_frequency_incidents
 from metrics.api import incidents as metrics_incidents
@@ -46,6 +47,7 @@ GOVERNANCE_AREAS = [register, evidence, cab, changes, defects, log, policy]
 METRICS_AREAS = [
     # one entry per area
     metrics_quality,
+    metrics_adaptive,
     metrics_incidents,
     metrics_kpis,
     metrics_tickets,

@@ -78,6 +78,7 @@ LISTS = [
     "post-mortem-actions",
     "checklist-templates",
     "checklist-runs",
+    "metrics/policy-suggestions",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -196,6 +197,8 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("post", "/api/v1/checklist-proposals/accept/"),
     ("get", "/api/v1/metrics/quality/"),
     ("post", "/api/v1/metrics/quality/recompute/"),
+    ("post", "/api/v1/metrics/policy-suggestions/1/apply/"),
+    ("post", "/api/v1/metrics/policy-suggestions/refresh/"),
 ]
 
 
