@@ -121,16 +121,17 @@ def render_detail(request, pm, status=200, **forms):
         "next_statuses": [
             (s, PostMortemStatus(s).label) for s in postmortems.STATUS_FLOW[pm.status]
         ],
-        "timeline_form": forms.get("timeline_form") or TimelineForm(),
-        "factor_form": forms.get("factor_form") or FactorForm(),
-        "action_form": forms.get("action_form") or ActionForm(),
+        "timeline_form": forms.get("timeline_form") or TimelineForm(prefix="timeline"),
+        "factor_form": forms.get("factor_form") or FactorForm(prefix="factor"),
+        "action_form": forms.get("action_form") or ActionForm(prefix="action"),
         "edit_form": forms.get("edit_form")
         or PostMortemForm(
+            prefix="pm",
             initial={
                 "title": pm.title,
                 "summary": pm.summary,
                 "facilitator": pm.facilitator.username if pm.facilitator else None,
-            }
+            },
         ),
     }
     return render(request, "metrics/postmortem_detail.html", context, status=status)
@@ -149,6 +150,7 @@ class _PostMortemWrite(RoleRequiredMixin, View):
     permission_required = postmortems.WRITE_PERMISSION
     form_class = None
     form_name = ""
+    prefix = None
     anchor = ""
 
     def get(self, request, pk):
@@ -159,7 +161,7 @@ class _PostMortemWrite(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         pm = _pm(pk)
-        form = self.form_class(request.POST)
+        form = self.form_class(request.POST, prefix=self.prefix)
         if form.is_valid():
             try:
                 message = self.act(request, pm, form.cleaned_data)
@@ -176,7 +178,7 @@ class _PostMortemWrite(RoleRequiredMixin, View):
 
 class PostMortemEditView(_PostMortemWrite):
     permission_required = "metrics.change_postmortem"
-    form_class, form_name = PostMortemForm, "edit_form"
+    form_class, form_name, prefix = PostMortemForm, "edit_form", "pm"
 
     def act(self, request, pm, data):
         postmortems.update_postmortem(
@@ -187,6 +189,7 @@ class PostMortemEditView(_PostMortemWrite):
 
 class TimelineAddView(_PostMortemWrite):
     form_class, form_name, anchor = TimelineForm, "timeline_form", "#timeline"
+    prefix = "timeline"
 
     def act(self, request, pm, data):
         postmortems.add_timeline_entry(request.user, pm, data["at"], data["description"])
@@ -195,6 +198,7 @@ class TimelineAddView(_PostMortemWrite):
 
 class FactorAddView(_PostMortemWrite):
     form_class, form_name, anchor = FactorForm, "factor_form", "#factors"
+    prefix = "factor"
 
     def act(self, request, pm, data):
         postmortems.add_factor(
@@ -205,6 +209,7 @@ class FactorAddView(_PostMortemWrite):
 
 class ActionAddView(_PostMortemWrite):
     form_class, form_name, anchor = ActionForm, "action_form", "#actions"
+    prefix = "action"
 
     def act(self, request, pm, data):
         postmortems.add_action(

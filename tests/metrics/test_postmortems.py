@@ -206,7 +206,11 @@ def test_the_page_form_refuses_a_blaming_factor_and_shows_why(client, alice, pm)
     client.force_login(alice)
     response = client.post(
         reverse("postmortem_factor_add", args=[pm.pk]),
-        {"category": "process", "description": "alice forgot the flag", "tags": ""},
+        {
+            "factor-category": "process",
+            "factor-description": "alice forgot the flag",
+            "factor-tags": "",
+        },
     )
     assert response.status_code == 400
     assert "post-mortems are blameless" in response.content.decode()
@@ -217,7 +221,7 @@ def test_the_page_form_refuses_an_action_without_an_owner(client, alice, pm):
     client.force_login(alice)
     response = client.post(
         reverse("postmortem_action_add", args=[pm.pk]),
-        {"description": "Fix it", "owner": "", "due_date": "2099-01-01"},
+        {"action-description": "Fix it", "action-owner": "", "action-due_date": "2099-01-01"},
     )
     assert response.status_code == 400
     assert "Every action needs an owner" in response.content.decode()
