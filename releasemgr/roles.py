@@ -230,18 +230,6 @@ _grant(
 )
 # --- delivery history import (metrics.history) ---
 _grant([RELEASE_MANAGER, PIPELINE], "add:metrics.deploymentrecord")
-# --- post-mortems and checklists (metrics.postmortems, metrics.checklists) ---
-_PM_MODELS = ("metrics.postmortem", "metrics.timelineentry", "metrics.contributingfactor")
-_grant(
-    [RELEASE_MANAGER, DEPLOYER, DEVELOPER],
-    *[f"{a}:{m}" for m in _PM_MODELS for a in ("add", "change")],
-    "add:metrics.actionitem",
-    "change:metrics.actionitem",
-)
-_grant([RELEASE_MANAGER], *_crud("metrics.checklisttemplate"), "add:metrics.checklistversion")
-_grant(
-    [RELEASE_MANAGER, DEPLOYER], "add:metrics.checklistrun", "change:metrics.checklistrunitem"
-)
 # --- deployment execution (targets, halts, strategy) ---
 # Partial failures (retry / roll back / accept) and smoke-test halt overrides: release managers.
 _grant(

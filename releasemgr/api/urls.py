@@ -53,8 +53,6 @@ METRICS_AREAS = [
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
-    metrics_postmortems,
-    metrics_checklists,
     metrics_history,
     metrics_dora,
     metrics_postmortems,
