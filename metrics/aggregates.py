@@ -109,7 +109,10 @@ def hours(value: Any, ndigits: int = 2) -> float | None:
     if value is None:
         return None
     if isinstance(value, timedelta):
-        return round(value.total_seconds() / 3600, ndigits)
+        # PostgreSQL interpolates intervals to the microsecond (351h38m41.999999s where the
+        # exact answer is 351h38m42s): settle on the millisecond first so both backends round
+        # the same way.
+        return round(round(value.total_seconds(), 3) / 3600, ndigits)
     return round(float(value), ndigits)
 
 
