@@ -162,6 +162,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "ReleaseKindEnum": "releases.choices.ReleaseKind",
+        "PolicySuggestionStatusEnum": "metrics.models.adaptive.SuggestionStatus",
+        "PolicySuggestionDirectionEnum": "metrics.models.adaptive.SuggestionDirection",
         "DriftKindEnum": "metrics.models.drift.DriftKind",
         "DriftStatusEnum": "metrics.models.drift.DriftStatus",
         "FrequencyIncidentsConclusionEnum": "metrics.frequency_incidents.Conclusion",

@@ -42,7 +42,7 @@ class PolicySuggestionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DecideSerializer(serializers.Serializer):
+class SuggestionDecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True)
 
 
@@ -62,13 +62,13 @@ class PolicySuggestionViewSet(
         return None
 
     def _decide(self, request, func):
-        body = DecideSerializer(data=request.data)
+        body = SuggestionDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         row = func(self.get_object(), request.user, body.validated_data["reason"])
         return Response(self.get_serializer(row).data)
 
     @extend_schema(
-        request=DecideSerializer,
+        request=SuggestionDecisionSerializer,
         responses={
             200: PolicySuggestionSerializer,
             400: OpenApiResponse(description="No reason given; nothing written."),
@@ -81,7 +81,9 @@ class PolicySuggestionViewSet(
         """Change the approval rules (a new policy version) and log the decision."""
         return self._decide(request, adaptive_policy.apply)
 
-    @extend_schema(request=DecideSerializer, responses={200: PolicySuggestionSerializer})
+    @extend_schema(
+        request=SuggestionDecisionSerializer, responses={200: PolicySuggestionSerializer}
+    )
     @action(detail=True, methods=["post"])
     def dismiss(self, request, pk=None):
         """Dismiss with a reason (logged)."""
