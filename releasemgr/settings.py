@@ -213,6 +213,10 @@ SPECTACULAR_SETTINGS = {
         "RolloutDecisionKindEnum": "releases.models.targets.RolloutDecisionKind",
         "TicketClassificationEnum": "metrics.models.tickets.TicketClassification",
         "TicketSentimentEnum": "metrics.models.tickets.TicketSentiment",
+        "PostMortemStatusEnum": "metrics.models.postmortems.PostMortemStatus",
+        "PostMortemActionStatusEnum": "metrics.models.postmortems.ActionStatus",
+        "ContributingFactorCategoryEnum": "metrics.models.postmortems.FactorCategory",
+        "ChecklistRunItemStatusEnum": "metrics.models.checklists.RunItemStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -34,13 +34,13 @@ def field_errors(exc, fields=()) -> serializers.ValidationError:
     return serializers.ValidationError(errors or {"non_field_errors": [exc.message]})
 
 
-class ItemSerializer(serializers.Serializer):
+class ChecklistVersionItemSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=100)
     text = serializers.CharField(max_length=300)
 
 
-class VersionSerializer(serializers.ModelSerializer):
-    items = ItemSerializer(many=True)
+class ChecklistVersionSerializer(serializers.ModelSerializer):
+    items = ChecklistVersionItemSerializer(many=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -49,9 +49,9 @@ class VersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class ChecklistTemplateSerializer(serializers.ModelSerializer):
     current_version = serializers.IntegerField(read_only=True)
-    versions = VersionSerializer(many=True, read_only=True)
+    versions = ChecklistVersionSerializer(many=True, read_only=True)
 
     class Meta:
         model = ChecklistTemplate
@@ -59,11 +59,11 @@ class TemplateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TemplateCreateSerializer(serializers.Serializer):
+class ChecklistTemplateCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=100)
     scope = serializers.CharField(max_length=100, required=False, default="production deployment")
-    items = ItemSerializer(many=True, help_text="Version 1's items.")
+    items = ChecklistVersionItemSerializer(many=True, help_text="Version 1's items.")
 
 
 def _templates():
@@ -88,37 +88,39 @@ class ChecklistTemplateViewSet(
     """Checklist templates with every version of their items (newest first)."""
 
     queryset = _templates()
-    serializer_class = TemplateSerializer
+    serializer_class = ChecklistTemplateSerializer
     filterset_class = ChecklistTemplateFilterSet
 
-    @extend_schema(request=TemplateCreateSerializer, responses={201: TemplateSerializer})
+    @extend_schema(
+        request=ChecklistTemplateCreateSerializer, responses={201: ChecklistTemplateSerializer}
+    )
     def create(self, request, *args, **kwargs):
         """`{name, slug, scope?, items: [{key, text}]}` (version 1)."""
-        body = TemplateCreateSerializer(data=request.data)
+        body = ChecklistTemplateCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
             template = checklists.create_template(request.user, **body.validated_data)
         except checklists.InvalidInput as exc:
             raise field_errors(exc, body.fields) from exc
         return Response(
-            TemplateSerializer(_templates().get(pk=template.pk)).data,
+            ChecklistTemplateSerializer(_templates().get(pk=template.pk)).data,
             status=status.HTTP_201_CREATED,
         )
 
 
-class RunItemSerializer(serializers.ModelSerializer):
+class ChecklistRunItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = ChecklistRunItem
         fields = ["id", "key", "text", "status", "note", "updated"]
         read_only_fields = fields
 
 
-class RunSerializer(serializers.ModelSerializer):
+class ChecklistRunSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="version.template.slug", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     deployment = serializers.PrimaryKeyRelatedField(read_only=True)
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    items = RunItemSerializer(many=True, read_only=True)
+    items = ChecklistRunItemSerializer(many=True, read_only=True)
 
     class Meta:
         model = ChecklistRun
@@ -126,7 +128,7 @@ class RunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RunCreateSerializer(serializers.Serializer):
+class ChecklistRunCreateSerializer(serializers.Serializer):
     deployment = serializers.PrimaryKeyRelatedField(
         queryset=Deployment.objects.all(),
         error_messages={"does_not_exist": "No deployment {pk_value}."},
@@ -138,7 +140,7 @@ class RunCreateSerializer(serializers.Serializer):
     )
 
 
-class TickSerializer(serializers.Serializer):
+class ChecklistTickSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=100)
     status = serializers.ChoiceField(
         choices=[c for c in RunItemStatus.choices if c[0] != RunItemStatus.PENDING]
@@ -159,7 +161,7 @@ class ChecklistRunViewSet(
         .prefetch_related("items")
         .order_by("-created", "-pk")
     )
-    serializer_class = RunSerializer
+    serializer_class = ChecklistRunSerializer
     filterset_class = ChecklistRunFilterSet
 
     def required_permission(self):
@@ -167,10 +169,10 @@ class ChecklistRunViewSet(
             return checklists.TICK_PERMISSION
         return None
 
-    @extend_schema(request=RunCreateSerializer, responses={201: RunSerializer})
+    @extend_schema(request=ChecklistRunCreateSerializer, responses={201: ChecklistRunSerializer})
     def create(self, request, *args, **kwargs):
         """Start a run of the checklist's current version: `{deployment, template}`."""
-        body = RunCreateSerializer(data=request.data)
+        body = ChecklistRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
@@ -178,16 +180,17 @@ class ChecklistRunViewSet(
         except checklists.InvalidInput as exc:
             raise field_errors(exc, body.fields) from exc
         return Response(
-            RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED
+            ChecklistRunSerializer(self.get_queryset().get(pk=run.pk)).data,
+            status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=TickSerializer, responses={200: RunSerializer})
+    @extend_schema(request=ChecklistTickSerializer, responses={200: ChecklistRunSerializer})
     @action(detail=True, methods=["post"])
     def items(self, request, pk=None):
         """Tick an item: `{key, status: passed|failed|skipped, note?}` (a note is required
         for failed and skipped)."""
         run = self.get_object()
-        body = TickSerializer(data=request.data)
+        body = ChecklistTickSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         item = run.items.filter(key=data["key"]).first()
@@ -197,35 +200,37 @@ class ChecklistRunViewSet(
             checklists.tick(request.user, item, data["status"], data["note"])
         except checklists.InvalidInput as exc:
             raise field_errors(exc, body.fields) from exc
-        return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data)
+        return Response(ChecklistRunSerializer(self.get_queryset().get(pk=run.pk)).data)
 
 
-class EvidenceSerializer(serializers.Serializer):
+class ProposalEvidenceSerializer(serializers.Serializer):
     kind = serializers.CharField()
     id = serializers.IntegerField()
     label = serializers.CharField()
     url = serializers.CharField()
 
 
-class ProposalSerializer(serializers.Serializer):
+class ChecklistProposalSerializer(serializers.Serializer):
     key = serializers.CharField()
     text = serializers.CharField()
     source = serializers.CharField(help_text="tag, category or failed_item")
     subject = serializers.CharField()
     count = serializers.IntegerField()
-    evidence = EvidenceSerializer(many=True)
+    evidence = ProposalEvidenceSerializer(many=True)
 
 
-class ProposalsSerializer(serializers.Serializer):
+class ChecklistProposalsSerializer(serializers.Serializer):
     template = serializers.CharField()
     current_version = serializers.IntegerField(allow_null=True)
     since = serializers.DateField()
     until = serializers.DateField()
-    proposals = ProposalSerializer(many=True)
-    covered = ProposalSerializer(many=True, help_text="Recurring, already in the checklist.")
+    proposals = ChecklistProposalSerializer(many=True)
+    covered = ChecklistProposalSerializer(
+        many=True, help_text="Recurring, already in the checklist."
+    )
 
 
-class AcceptSerializer(serializers.Serializer):
+class ChecklistAcceptSerializer(serializers.Serializer):
     template = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=ChecklistTemplate.objects.all(),
@@ -266,7 +271,10 @@ class ChecklistProposalsView(APIView):
             OpenApiParameter("since", str, description="Date (inclusive); default 90 days ago."),
             OpenApiParameter("until", str, description="Date (exclusive); default tomorrow."),
         ],
-        responses={200: ProposalsSerializer, 400: OpenApiResponse(description="Bad input")},
+        responses={
+            200: ChecklistProposalsSerializer,
+            400: OpenApiResponse(description="Bad input"),
+        },
     )
     def get(self, request):
         """Proposed checklist items from recurring post-mortem factors and failed items."""
@@ -276,7 +284,9 @@ class ChecklistProposalsView(APIView):
         template = ChecklistTemplate.objects.filter(slug=slug).first()
         if template is None:
             raise serializers.ValidationError({"template": [f"No checklist '{slug}'."]})
-        body = ProposalsSerializer(proposals_body(template, _filters(request.query_params)))
+        body = ChecklistProposalsSerializer(
+            proposals_body(template, _filters(request.query_params))
+        )
         return Response(body.data)
 
 
@@ -285,12 +295,12 @@ class ChecklistAcceptView(APIView):
         return [HasPermission.of(checklist_refinement.ACCEPT_PERMISSION)()]
 
     @extend_schema(
-        request=AcceptSerializer,
-        responses={201: VersionSerializer, 400: OpenApiResponse(description="Bad input")},
+        request=ChecklistAcceptSerializer,
+        responses={201: ChecklistVersionSerializer, 400: OpenApiResponse(description="Bad input")},
     )
     def post(self, request):
         """Accept proposals (`keys`) into a new version of the checklist."""
-        body = AcceptSerializer(data=request.data)
+        body = ChecklistAcceptSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         filters = _filters(data)
@@ -300,7 +310,7 @@ class ChecklistAcceptView(APIView):
             )
         except checklists.InvalidInput as exc:
             raise field_errors(exc, body.fields) from exc
-        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        return Response(ChecklistVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
 def register(router):

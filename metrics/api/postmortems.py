@@ -50,7 +50,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created"]
 
 
-class FactorSerializer(serializers.ModelSerializer):
+class ContributingFactorSerializer(serializers.ModelSerializer):
     category = serializers.ChoiceField(choices=FactorCategory.choices)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, default=list
@@ -62,7 +62,7 @@ class FactorSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created"]
 
 
-class ActionSerializer(serializers.ModelSerializer):
+class PostMortemActionSerializer(serializers.ModelSerializer):
     owner = _user_field(
         required=True,
         allow_null=False,
@@ -137,14 +137,14 @@ class PostMortemSerializer(serializers.ModelSerializer):
 
 class PostMortemDetailSerializer(PostMortemSerializer):
     timeline = TimelineEntrySerializer(many=True, read_only=True)
-    factors = FactorSerializer(many=True, read_only=True)
-    actions = ActionSerializer(many=True, read_only=True)
+    factors = ContributingFactorSerializer(many=True, read_only=True)
+    actions = PostMortemActionSerializer(many=True, read_only=True)
 
     class Meta(PostMortemSerializer.Meta):
         fields = [*PostMortemSerializer.Meta.fields, "timeline", "factors", "actions"]
 
 
-class StatusSerializer(serializers.Serializer):
+class PostMortemStatusChangeSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PostMortemStatus.choices)
 
 
@@ -268,9 +268,9 @@ class PostMortemViewSet(
         )
 
     @extend_schema(
-        request=FactorSerializer,
+        request=ContributingFactorSerializer,
         responses={
-            200: FactorSerializer,
+            200: ContributingFactorSerializer,
             400: OpenApiResponse(description="Names or blames a person"),
         },
     )
@@ -282,14 +282,14 @@ class PostMortemViewSet(
         return self._nested(
             request,
             pm,
-            FactorSerializer,
+            ContributingFactorSerializer,
             "factors",
             lambda d: postmortems.add_factor(
                 request.user, pm, d["category"], d["description"], d.get("tags", [])
             ),
         )
 
-    @extend_schema(request=ActionSerializer, responses={200: ActionSerializer})
+    @extend_schema(request=PostMortemActionSerializer, responses={200: PostMortemActionSerializer})
     @action(detail=True, methods=["get", "post"])
     def actions(self, request, pk=None):
         """Action items (GET) or a new one `{description, owner, due_date}` (POST): an owner
@@ -298,7 +298,7 @@ class PostMortemViewSet(
         return self._nested(
             request,
             pm,
-            ActionSerializer,
+            PostMortemActionSerializer,
             "actions",
             lambda d: postmortems.add_action(
                 request.user, pm, d["description"], d.get("owner"), d.get("due_date")
@@ -306,14 +306,14 @@ class PostMortemViewSet(
         )
 
     @extend_schema(
-        request=StatusSerializer,
+        request=PostMortemStatusChangeSerializer,
         responses={200: PostMortemDetailSerializer, 409: OpenApiResponse(description="Illegal")},
     )
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request, pk=None):
         """Move to `draft`, `in_review` or `published` (published is final)."""
         pm = self.get_object()
-        body = StatusSerializer(data=request.data)
+        body = PostMortemStatusChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         pm = postmortems.set_status(request.user, pm, body.validated_data["status"])
         return Response(self._detail(pm))
@@ -325,7 +325,7 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = ActionItem.objects.select_related("owner", "done_by", "postmortem").order_by(
         "due_date", "pk"
     )
-    serializer_class = ActionSerializer
+    serializer_class = PostMortemActionSerializer
     filterset_class = ActionItemFilterSet
     ordering_fields = ["due_date", "created"]
 
@@ -334,12 +334,14 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return "metrics.change_actionitem"
         return None
 
-    @extend_schema(request=None, responses={200: ActionSerializer, 409: OpenApiResponse()})
+    @extend_schema(
+        request=None, responses={200: PostMortemActionSerializer, 409: OpenApiResponse()}
+    )
     @action(detail=True, methods=["post"])
     def done(self, request, pk=None):
         """Mark the action done (409 when it is done already)."""
         item = postmortems.complete_action(request.user, self.get_object())
-        return Response(ActionSerializer(item).data)
+        return Response(PostMortemActionSerializer(item).data)
 
 
 def register(router):
