@@ -151,16 +151,17 @@ def release_failed_or_none(release: Release | None) -> bool:
 
 
 def _active_names() -> dict[str, str]:
-    """Lower-cased name → username, for every active user (usernames, first and last names)."""
+    """Lower-cased name → username, for every active person (usernames, first and last
+    names of three letters or more). Service accounts (the pipeline role) are not people:
+    "the pipeline has no migration step" is a systemic factor."""
+    from releasemgr.roles import PIPELINE
+
     names: dict[str, str] = {}
-    for username, first, last in (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .values_list("username", "first_name", "last_name")
-    ):
+    people = get_user_model().objects.filter(is_active=True).exclude(groups__name=PIPELINE)
+    for username, first, last in people.values_list("username", "first_name", "last_name"):
         for name in (username, first, last):
             name = (name or "").strip().lower()
-            if len(name) >= 2:
+            if len(name) >= 3:
                 names.setdefault(name, username)
     return names
 

@@ -97,6 +97,13 @@ def test_a_systemic_factor_is_accepted_with_its_tags(alice, dave, pm):
     assert factor.tags == ["db-migration", "load"]
 
 
+def test_a_service_account_named_in_a_factor_is_not_a_person(alice, pipeline, pm):
+    factor = postmortems.add_factor(
+        alice, pm, "tooling", "The pipeline has no step that runs the migration first", []
+    )
+    assert factor.pk is not None
+
+
 def test_a_bad_tag_is_refused(alice, pm):
     with pytest.raises(postmortems.InvalidInput, match="is not a tag"):
         postmortems.add_factor(alice, pm, "testing", "No load test", ["Not A Slug!"])
