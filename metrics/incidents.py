@@ -254,7 +254,7 @@ def decide(incident: Incident, user, choice: str, reason: str) -> RecoveryDecisi
         raise InvalidInput.of(errors)
     with transaction.atomic():
         incident = (
-            Incident.objects.select_for_update()
+            Incident.objects.select_for_update(of=("self",))
             .select_related("release", "service", "caused_by")
             .get(pk=incident.pk)
         )

@@ -280,7 +280,7 @@ def close_window(window: StabilisationWindow, now: datetime | None = None, user=
     now = now or timezone.now()
     with transaction.atomic():
         locked = (
-            StabilisationWindow.objects.select_for_update()
+            StabilisationWindow.objects.select_for_update(of=("self",))
             .select_related("release", "deployment")
             .filter(pk=window.pk, state=WindowState.OPEN, ends_at__lte=now)
             .first()

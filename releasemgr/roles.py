@@ -213,9 +213,8 @@ _grant(
 # Help desks (pipeline), deployers and release managers import; RM and deployers override.
 _grant([RELEASE_MANAGER, DEPLOYER], "add:metrics.supportticket", "change:metrics.supportticket")
 _grant([PIPELINE], "add:metrics.supportticket")
-# --- release quality score: release managers tune the weights and recompute ---
-_grant([RELEASE_MANAGER], "change:metrics.qualityweights", "add:metrics.qualityweights")
-_grant([RELEASE_MANAGER], "change:metrics.releasequalityscore")
+# --- delivery history import (metrics.history) ---
+_grant([RELEASE_MANAGER, PIPELINE], "add:metrics.deploymentrecord")
 # --- post-mortems and checklists (metrics.postmortems, metrics.checklists) ---
 _PM_MODELS = ("metrics.postmortem", "metrics.timelineentry", "metrics.contributingfactor")
 _grant(
@@ -225,11 +224,10 @@ _grant(
     "change:metrics.actionitem",
 )
 _grant([RELEASE_MANAGER], *_crud("metrics.checklisttemplate"), "add:metrics.checklistversion")
-_grant(
-    [RELEASE_MANAGER, DEPLOYER], "add:metrics.checklistrun", "change:metrics.checklistrunitem"
-)
-# --- delivery history import (metrics.history) ---
-_grant([RELEASE_MANAGER, PIPELINE], "add:metrics.deploymentrecord")
+_grant([RELEASE_MANAGER, DEPLOYER], "add:metrics.checklistrun", "change:metrics.checklistrunitem")
+# --- release quality score: release managers tune the weights and recompute ---
+_grant([RELEASE_MANAGER], "change:metrics.qualityweights", "add:metrics.qualityweights")
+_grant([RELEASE_MANAGER], "change:metrics.releasequalityscore")
 # --- deployment execution (targets, halts, strategy) ---
 # Partial failures (retry / roll back / accept) and smoke-test halt overrides: release managers.
 _grant(

@@ -3,17 +3,17 @@ from rest_framework.routers import DefaultRouter
 
 from governance.api import cab, changes, defects, evidence, log, policy, register
 from governance.api.views import ApprovalViewSet
-from metrics.api import drift as metrics_drift
-from metrics.api import history as metrics_history
-from metrics.api import dora as metrics_dora
 from metrics.api import adaptive as metrics_adaptive
-from metrics.api import quality as metrics_quality
+from metrics.api import checklists as metrics_checklists
+from metrics.api import dora as metrics_dora
+from metrics.api import drift as metrics_drift
 from metrics.api import frequency_incidents as metrics_frequency_incidents
+from metrics.api import history as metrics_history
 from metrics.api import incidents as metrics_incidents
 from metrics.api import kpis as metrics_kpis
-from metrics.api import runbooks as metrics_runbooks
 from metrics.api import postmortems as metrics_postmortems
-from metrics.api import checklists as metrics_checklists
+from metrics.api import quality as metrics_quality
+from metrics.api import runbooks as metrics_runbooks
 from metrics.api import tickets as metrics_tickets
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
@@ -53,10 +53,10 @@ METRICS_AREAS = [
     metrics_tickets,
     metrics_drift,
     metrics_runbooks,
-    metrics_history,
     metrics_dora,
     metrics_postmortems,
     metrics_checklists,
+    metrics_history,
     metrics_frequency_incidents,
 ]
 ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
