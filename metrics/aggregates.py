@@ -5,8 +5,8 @@ DESIGN.md: linear interpolation between closest ranks, as
 values sorted ascending and a fraction ``p`` the position is ``h = (n - 1) * p``; the answer
 is ``v[floor(h)] + (h - floor(h)) * (v[floor(h) + 1] - v[floor(h)])``.
 
-- PostgreSQL: one ``percentile_cont(p) WITHIN GROUP (ORDER BY expr)`` aggregate per fraction,
-  all in one query.
+- PostgreSQL: one ``percentile_cont(ARRAY[p, ...]) WITHIN GROUP (ORDER BY v)`` over an inner
+  query that computes the expression once per row.
 - Other backends (SQLite): one COUNT query, then per fraction one ``ORDER BY expr
   LIMIT 2 OFFSET floor(h)`` query: two rows read whatever the row count.
 
@@ -27,25 +27,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections
-from django.db.models import Aggregate, Count, DurationField, Expression, F, FloatField, QuerySet
+from django.db.models import Count, Expression, F, QuerySet
 
 MEDIAN = 0.5
 P90 = 0.9
 _VALUE = "_pct_value"
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
-
-    function = "percentile_cont"
-    name = "PercentileCont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    allow_distinct = False
-
-    def __init__(self, expression, fraction: float, output_field=None, **extra):
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
-        super().__init__(expression, output_field=output_field, fraction=float(fraction), **extra)
 
 
 def _is_postgres(queryset: QuerySet) -> bool:
@@ -60,19 +46,6 @@ def _interpolate(low: Any, high: Any, frac: float) -> Any:
     return low + (high - low) * frac
 
 
-def _output_field(queryset: QuerySet, expression) -> Any:
-    if isinstance(expression, str):
-        expression = F(expression)
-    try:
-        resolved = expression.resolve_expression(queryset.query)
-        field = resolved.output_field
-    except Exception:  # an expression Django cannot type on its own
-        return FloatField()
-    if isinstance(field, DurationField):
-        return DurationField()
-    return FloatField()
-
-
 def percentiles(
     queryset: QuerySet,
     expression: str | Expression,
@@ -82,15 +55,9 @@ def percentiles(
     NULL are left out). ``{fraction: value or None}``; None when there is no value at all."""
     if isinstance(expression, str):
         expression = F(expression)
-    annotated = queryset.annotate(**{_VALUE: expression}).filter(**{f"{_VALUE}__isnull": False})
     if _is_postgres(queryset):
-        output = _output_field(queryset, expression)
-        aggregates = {
-            f"p{i}": PercentileCont(F(_VALUE), p, output_field=output)
-            for i, p in enumerate(fractions)
-        }
-        row = annotated.order_by().aggregate(**aggregates)
-        return {p: row[f"p{i}"] for i, p in enumerate(fractions)}
+        return _postgres_percentiles(queryset, expression, fractions)
+    annotated = queryset.annotate(**{_VALUE: expression}).filter(**{f"{_VALUE}__isnull": False})
     n = annotated.order_by().aggregate(_n=Count("pk"))["_n"]
     out: dict[float, Any] = {}
     if not n:
@@ -102,6 +69,32 @@ def percentiles(
         pair = list(ordered[low : low + 2])
         out[p] = _interpolate(pair[0], pair[1] if len(pair) > 1 else None, h - low)
     return out
+
+
+def _postgres_percentiles(
+    queryset: QuerySet, expression: Expression, fractions: Sequence[float]
+) -> dict[float, Any]:
+    """One ``percentile_cont(ARRAY[...])`` over the values computed once per row.
+
+    The expression (often a correlated subquery: "the next successful deployment") is
+    selected in an inner query fenced with ``OFFSET 0``, so PostgreSQL evaluates it once per
+    row instead of once per aggregate and filter that mentions it; ``percentile_cont``
+    ignores NULLs by itself.
+    """
+    for p in fractions:
+        if not 0 <= p <= 1:
+            raise ValueError("fraction must be between 0 and 1")
+    inner = queryset.order_by().annotate(**{_VALUE: expression}).values_list(_VALUE)
+    sql, params = inner.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY sub.v) "
+            f"FROM ({sql} OFFSET 0) AS sub(v)",
+            [[float(p) for p in fractions], *params],
+        )
+        row = cursor.fetchone()
+    values = row[0] if row and row[0] is not None else [None] * len(fractions)
+    return dict(zip(fractions, values, strict=True))
 
 
 def hours(value: Any, ndigits: int = 2) -> float | None:

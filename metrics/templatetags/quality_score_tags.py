@@ -9,7 +9,7 @@ register = template.Library()
 
 
 @register.inclusion_tag("metrics/quality_panel.html", takes_context=True)
-def quality_panel(context, release):
+def quality_score_panel(context, release):
     """The stored score and its components (one query)."""
     request = context["request"]
     return {
