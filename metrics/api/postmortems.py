@@ -68,7 +68,7 @@ class PostMortemActionSerializer(serializers.ModelSerializer):
         allow_null=False,
     )
     postmortem = serializers.PrimaryKeyRelatedField(read_only=True)
-    done_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    done_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
 
     class Meta:
@@ -112,7 +112,9 @@ class PostMortemSerializer(serializers.ModelSerializer):
     )
     facilitator = _user_field(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=PostMortemStatus.choices, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     factor_count = serializers.IntegerField(read_only=True)
     open_actions = serializers.IntegerField(read_only=True)
 

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from metrics.models import KpiSample
 from releasemgr.models import ApiToken, IdempotentRequest
 from releases.models import Deployment
 
@@ -61,4 +62,6 @@ def test_the_pipeline_demo_script_ships_the_catalog_release_to_dev(live_server):
     assert f"Deployment id: {deployment.pk}" in again.stdout
     assert Deployment.objects.filter(commit="3f9c2ab7e41d").count() == 1
     assert deployment.events.count() == events
-    assert IdempotentRequest.objects.filter(user=deployer).count() == 5
+    # deploy, node, smoke, succeeded and the two KPI samples: each recorded once.
+    assert IdempotentRequest.objects.filter(user=deployer).count() == 7
+    assert KpiSample.objects.filter(source="pipeline-demo").count() == 2

@@ -33,6 +33,7 @@ DETAIL_QUERY_BOUND += 5  # Validation tab: rollback scope (services, steps, edge
 # Stabilisation tab: KPI window and charts, incidents, integrity checks, tickets, drift and the
 # runbook checklist (constant with 1 or 8 services: tests/releases/test_dr_pages.py).
 DETAIL_QUERY_BOUND += 4
+DETAIL_QUERY_BOUND += 1  # the quality score panel (metrics.quality_score): one query
 
 
 def messages_of(response) -> list[str]:
