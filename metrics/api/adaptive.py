@@ -90,7 +90,7 @@ class PolicySuggestionViewSet(
         return self._decide(request, adaptive_policy.dismiss)
 
     @extend_schema(request=None, responses={200: PolicySuggestionSerializer(many=True)})
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None)
     def refresh(self, request):
         """Recompute the suggestions from the figures of every team and domain."""
         rows = adaptive_policy.refresh()
