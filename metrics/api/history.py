@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metrics.history import IMPORT_PERMISSION, import_lines
+from metrics.history import IMPORT_PERMISSION, ImportResult, LineError, import_lines
 from releasemgr.api.permissions import HasPermission
 
 TRUE = ("1", "true", "yes", "on")
@@ -73,10 +73,9 @@ class HistoryImportView(APIView):
     def post(self, request):
         data = request.data
         if not isinstance(data, list):
-            return Response(
-                {"non_field_errors": ["Send a JSON array of import lines (objects)."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            # The same answer shape as a refused file: the body as a whole is "line 0".
+            refused = ImportResult(errors=[LineError(0, "Send a JSON array of import lines.")])
+            return Response(refused.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         params = request.query_params
         result = import_lines(
             (json.dumps(item) for item in data),
