@@ -256,8 +256,11 @@ class PostMortemViewSet(
             raise field_errors(exc, body.fields) from exc
         return Response(serializer_class(obj).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TimelineEntrySerializer, responses={200: TimelineEntrySerializer})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["get"], responses={200: TimelineEntrySerializer(many=True)})
+    @extend_schema(
+        methods=["post"], request=TimelineEntrySerializer, responses={201: TimelineEntrySerializer}
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def timeline(self, request, pk=None):
         """The timeline (GET) or a new entry `{at, description}` (POST)."""
         pm = self.get_object()
@@ -276,7 +279,7 @@ class PostMortemViewSet(
             400: OpenApiResponse(description="Names or blames a person"),
         },
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def factors(self, request, pm=None, pk=None):
         """Contributing factors (GET) or a new one `{category, description, tags}` (POST):
         refused (400) when it names or blames a person."""
@@ -291,8 +294,13 @@ class PostMortemViewSet(
             ),
         )
 
-    @extend_schema(request=PostMortemActionSerializer, responses={200: PostMortemActionSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["get"], responses={200: PostMortemActionSerializer(many=True)})
+    @extend_schema(
+        methods=["post"],
+        request=PostMortemActionSerializer,
+        responses={201: PostMortemActionSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def actions(self, request, pk=None):
         """Action items (GET) or a new one `{description, owner, due_date}` (POST): an owner
         and a due date not in the past are required."""
