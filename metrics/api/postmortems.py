@@ -272,10 +272,12 @@ class PostMortemViewSet(
             lambda d: postmortems.add_timeline_entry(request.user, pm, d["at"], d["description"]),
         )
 
+    @extend_schema(methods=["get"], responses={200: ContributingFactorSerializer(many=True)})
     @extend_schema(
+        methods=["post"],
         request=ContributingFactorSerializer,
         responses={
-            200: ContributingFactorSerializer,
+            201: ContributingFactorSerializer,
             400: OpenApiResponse(description="Names or blames a person"),
         },
     )
