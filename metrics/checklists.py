@@ -18,17 +18,12 @@ from metrics.models.checklists import (
     ChecklistVersion,
     RunItemStatus,
 )
-from releasemgr.decisions import DomainError, IllegalTransition, Reason
+from releasemgr.decisions import DomainError, IllegalTransition, InvalidInput, Reason  # noqa: F401
 from releasemgr.redaction import redact
 
 RUN_PERMISSION = "metrics.add_checklistrun"
 TICK_PERMISSION = "metrics.change_checklistrunitem"
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-
-
-class InvalidInput(DomainError):
-    status_code = 400
-    code = "invalid"
 
 
 def _invalid(field: str, message: str) -> InvalidInput:

@@ -25,9 +25,10 @@ from metrics.models.incidents import (
     RecoveryChoice,
 )
 from releasemgr import notifications
-from releasemgr.decisions import (
+from releasemgr.decisions import (  # noqa: F401
     DomainError,
     IllegalTransition,
+    InvalidInput,
     Reason,
     require_permission,
 )
@@ -39,21 +40,6 @@ DECIDE_PERMISSION = "metrics.decide_recovery"
 EDITABLE_FIELDS = ("title", "description", "severity", "detected_at", "resolved_at")
 # What must match for a repeated external_id to be "the same incident".
 SAME_FIELDS = ("service_id", "title", "severity", "started_at", "resolved_at")
-
-
-class InvalidInput(DomainError):
-    """Bad input (HTTP 400). Each reason's ``data["field"]`` names its field."""
-
-    status_code = 400
-    code = "invalid"
-
-    @classmethod
-    def of(cls, errors: dict[str, list[str]]) -> InvalidInput:
-        pairs = [(f, m) for f, messages in errors.items() for m in messages]
-        return cls(
-            " ".join(m for _f, m in pairs),
-            [Reason("invalid", False, m, {"field": f}) for f, m in pairs],
-        )
 
 
 class ExternalIdConflict(DomainError):

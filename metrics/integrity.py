@@ -18,10 +18,11 @@ from django.db.models import OuterRef, Subquery
 
 from metrics.models import IntegrityCheck, IntegrityResult
 from metrics.models.integrity import IntegrityKind, IntegrityRelation
-from releasemgr.decisions import (
+from releasemgr.decisions import (  # noqa: F401
     Decision,
     DomainError,
     IllegalTransition,
+    InvalidInput,
     Reason,
     require_permission,
 )
@@ -46,21 +47,6 @@ EDITABLE_FIELDS = (
 )
 # Once closed or cancelled, a release's checks are a record.
 FINISHED_STATES = (ReleaseState.CLOSED, ReleaseState.CANCELLED)
-
-
-class InvalidInput(DomainError):
-    """Bad input (HTTP 400). Each reason's ``data["field"]`` names its field."""
-
-    status_code = 400
-    code = "invalid"
-
-    @classmethod
-    def of(cls, errors: dict[str, list[str]]) -> InvalidInput:
-        pairs = [(f, m) for f, messages in errors.items() for m in messages]
-        return cls(
-            " ".join(m for _f, m in pairs),
-            [Reason("invalid", False, m, {"field": f}) for f, m in pairs],
-        )
 
 
 def _number(value: str) -> Decimal | None:

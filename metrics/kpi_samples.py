@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from metrics.models import Kpi, KpiSample
-from releasemgr.decisions import DomainError, Reason
+from releasemgr.decisions import DomainError, InvalidInput, Reason  # noqa: F401
 from releasemgr.redaction import redact
 from scheduling.models import Environment
 
@@ -24,11 +24,6 @@ ADD_PERMISSION = "metrics.add_kpisample"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_BATCH = 1000
 SOURCE_LENGTH = KpiSample._meta.get_field("source").max_length
-
-
-class InvalidInput(DomainError):
-    status_code = 400
-    code = "invalid"
 
 
 @dataclass

@@ -31,7 +31,13 @@ from metrics.models.postmortems import (
     PostMortemStatus,
     TimelineEntry,
 )
-from releasemgr.decisions import Decision, DomainError, IllegalTransition, Reason
+from releasemgr.decisions import (  # noqa: F401
+    Decision,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    Reason,
+)
 from releasemgr.redaction import redact
 from releases.models import Release
 
@@ -57,11 +63,6 @@ STATUS_FLOW = {
     PostMortemStatus.IN_REVIEW: {PostMortemStatus.DRAFT, PostMortemStatus.PUBLISHED},
     PostMortemStatus.PUBLISHED: set(),
 }
-
-
-class InvalidInput(DomainError):
-    status_code = 400
-    code = "invalid"
 
 
 def _invalid(field: str, message: str) -> InvalidInput:

@@ -22,7 +22,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from metrics.models.runbooks import Runbook, RunbookCheck, RunbookVersion
-from releasemgr.decisions import Decision, DomainError, IllegalTransition, Reason
+from releasemgr.decisions import (  # noqa: F401
+    Decision,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    Reason,
+)
 from releasemgr.redaction import redact
 from releases.choices import ReleaseState, ScopeDecision, ScopeKind
 from releases.models import Release, Service
@@ -37,11 +43,6 @@ ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "code", "pre",
     "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
-
-
-class InvalidInput(DomainError):
-    status_code = 400
-    code = "invalid"
 
 
 def _invalid(field: str, message: str) -> InvalidInput:

@@ -92,3 +92,18 @@ def require_permission(user, permission: str | None, what: str) -> None:
             )
         ],
     )
+
+
+class InvalidInput(DomainError):
+    """Bad input to a decision (HTTP 400). Each reason's ``data["field"]`` names its field."""
+
+    status_code = 400
+    code = "invalid"
+
+    @classmethod
+    def of(cls, errors: dict[str, list[str]]) -> InvalidInput:
+        pairs = [(f, m) for f, messages in errors.items() for m in messages]
+        return cls(
+            " ".join(m for _f, m in pairs),
+            [Reason("invalid", False, m, {"field": f}) for f, m in pairs],
+        )

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from releasemgr.decisions import (
+from releasemgr.decisions import (  # noqa: F401
     DomainError,
     IllegalTransition,
+    InvalidInput,
     Reason,
     require_permission,
 )
@@ -45,21 +46,6 @@ FINISHED_STATES = (
     ReleaseState.ROLLED_BACK,
 )
 EDITABLE_FIELDS = ("service", "position", "description", "estimated_minutes")
-
-
-class InvalidInput(DomainError):
-    """The input makes no sense (HTTP 400). Each reason's ``data["field"]`` names its field."""
-
-    status_code = 400
-    code = "invalid"
-
-    @classmethod
-    def of(cls, errors: dict[str, list[str]]) -> InvalidInput:
-        pairs = [(f, m) for f, messages in errors.items() for m in messages]
-        return cls(
-            " ".join(m for _f, m in pairs),
-            [Reason("invalid", False, m, {"field": f}) for f, m in pairs],
-        )
 
 
 # --- the plan ---------------------------------------------------------------------------------
