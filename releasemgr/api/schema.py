@@ -10,7 +10,9 @@ they follow from the project's rules rather than from each view:
 - 409 on writes: an illegal transition, a refusing gate or a protected delete
   (``releasemgr.api.exceptions``).
 
-A response an operation already documents (``extend_schema``) is left as it is.
+A response an operation already documents (``extend_schema``) is left as it is, except
+that a documented 400 on an operation with query parameters also admits the `Error` the
+NUL-byte check answers before any view runs.
 """
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
@@ -68,6 +70,15 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _admit_query_refusal(response: dict) -> None:
+    """A view's own 400 shape (e.g. an import result) is not the only 400 a query string
+    can get: ``RejectNulBytesMiddleware`` refuses before the view with an ``Error``."""
+    for media in response.get("content", {}).values():
+        schema = media.get("schema")
+        if schema and schema not in (_ref("Error"), _ref("ValidationError")):
+            media["schema"] = {"anyOf": [schema, _ref("Error")]}
+
+
 def document_error_responses(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Error", ERROR)
@@ -88,6 +99,8 @@ def document_error_responses(result, generator, request, public):
             if method in WRITE_METHODS:
                 codes["409"] = "Error"
             responses = operation.setdefault("responses", {})
+            if has_query and "400" in responses:
+                _admit_query_refusal(responses["400"])
             for code, schema in codes.items():
                 responses.setdefault(
                     code,
