@@ -7,16 +7,16 @@ attributed to it with negative sentiment or a rating of 1–2). Each component i
 Counts come from the database (one correlated ``COUNT`` subquery per component, annotated on
 the releases), not from Python loops over tickets or incidents. Scores are stored per release
 (``ReleaseQualityScore``) by ``recompute`` (the periodic job and the on-demand button) and
-averaged per week or month by ``trend``.
+averaged per week or month by ``trend``, for the filters every metrics page reads
+(``metrics.periods``) and the DORA trend's buckets (``metrics.dora.buckets``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import (
     Avg,
@@ -33,6 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from metrics import dora
 from metrics.models import (
     DeploymentRecord,
     Incident,
@@ -44,13 +45,14 @@ from metrics.models import (
 )
 from metrics.models.history import RecordStatus
 from metrics.models.tickets import TicketSentiment
+from metrics.periods import Filters
 from releasemgr.decisions import require_permission
-from releases.models import Release, Service, Team
+from releases.models import Release
 
 RECOMPUTE_PERMISSION = "metrics.change_releasequalityscore"
 WEIGHTS_PERMISSION = "metrics.change_qualityweights"
 SEVERITIES = ("critical", "high", "medium", "low")
-BUCKETS = {"week": TruncWeek, "month": TruncMonth}
+_TRUNC = {"week": TruncWeek, "month": TruncMonth}  # keyed by metrics.dora.BUCKETS
 
 
 def recompute_days() -> int:
@@ -221,105 +223,45 @@ def recompute_for(release, user) -> ReleaseQualityScore | None:
     return ReleaseQualityScore.objects.filter(release=release).first()
 
 
-# --- filters and trend ---
-
-
-@dataclass
-class Filters:
-    team: Team | None = None
-    service: Service | None = None
-    since: date | None = None
-    until: date | None = None
-    bucket: str = "week"
-
-    def as_params(self) -> dict:
-        return {
-            "team": self.team.slug if self.team else "",
-            "service": self.service.slug if self.service else "",
-            "since": self.since.isoformat(),
-            "until": self.until.isoformat(),
-            "bucket": self.bucket,
-        }
-
-
-def _date(value: str, field: str, errors: dict) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[field] = [f"“{value}” is not a date (YYYY-MM-DD)."]
-        return None
-
-
-def parse_filters(params, *, default_days: int = 180) -> Filters:
-    """``team``, ``service`` (slugs), ``since`` (inclusive), ``until`` (exclusive; UTC dates),
-    ``bucket`` (week/month). Raises ``ValidationError`` with a message per field."""
-    errors: dict[str, list[str]] = {}
-    out = Filters()
-    team = (params.get("team") or "").strip()
-    if team:
-        out.team = Team.objects.filter(slug=team).first()
-        if out.team is None:
-            errors["team"] = [f"No team “{team}”."]
-    service = (params.get("service") or "").strip()
-    if service:
-        out.service = Service.objects.filter(slug=service).first()
-        if out.service is None:
-            errors["service"] = [f"No service “{service}”."]
-    today = timezone.now().astimezone(UTC).date()
-    until = (params.get("until") or "").strip()
-    since = (params.get("since") or "").strip()
-    out.until = _date(until, "until", errors) if until else today + timedelta(days=1)
-    out.since = (
-        _date(since, "since", errors)
-        if since
-        else (out.until or today) - timedelta(days=default_days)
-    )
-    if out.since and out.until and out.until <= out.since:
-        errors["until"] = [
-            f"The period ends ({out.until}) on or before it starts ({out.since}); "
-            "the end must come after the start."
-        ]
-    bucket = (params.get("bucket") or "week").strip()
-    if bucket not in BUCKETS:
-        errors["bucket"] = ["Choose week or month."]
-    out.bucket = bucket
-    if errors:
-        raise ValidationError(errors)
-    return out
-
-
-def _utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+# --- scope and trend ---
+# Filters are metrics.periods' (team / service / domain / period, 90 days by default, the same
+# messages as every metrics page); the trend's buckets are the DORA trend's (metrics.dora).
 
 
 def scores(filters: Filters) -> QuerySet:
-    """Stored scores of releases deployed to production in the period, for the team/service."""
-    queryset = ReleaseQualityScore.objects.filter(
-        deployed_at__gte=_utc(filters.since), deployed_at__lt=_utc(filters.until)
-    )
-    records = production_records().filter(release=OuterRef("release_id"))
-    if filters.team:
-        queryset = queryset.filter(Exists(records.filter(team=filters.team)))
-    if filters.service:
-        queryset = queryset.filter(Exists(records.filter(service=filters.service)))
+    """Stored scores of releases deployed to production in the period, for the scope: a
+    release counts for a team/service/domain when one of its production deployments does."""
+    queryset = ReleaseQualityScore.objects.filter(filters.in_period("deployed_at"))
+    if filters.team is not None or filters.service is not None or filters.domain:
+        records = production_records().filter(release=OuterRef("release_id"))
+        queryset = queryset.filter(Exists(records.filter(filters.record_scope())))
     return queryset
 
 
-def trend(filters: Filters) -> list[dict]:
-    """The average score per week (Monday, UTC) or month, with how many releases: one query."""
+def trend(filters: Filters, bucket: str = "week") -> list[dict]:
+    """The average score per bucket of ``metrics.dora.buckets`` (ISO week from Monday or
+    calendar month, UTC; the first one starts on the period's first day), with how many
+    releases; buckets without a release are left out. One query.
+
+    Raises ``InvalidFilters`` (field ``bucket``) for a bucket that is not week or month, or
+    a period with too many of them, in the DORA trend's words."""
+    starts = [start for start, _ in dora.buckets(filters, bucket)]
     rows = (
         scores(filters)
         .order_by()
-        .annotate(period=BUCKETS[filters.bucket]("deployed_at", tzinfo=UTC))
+        .annotate(period=_TRUNC[bucket]("deployed_at", tzinfo=UTC))
         .values("period")
         .annotate(average=Avg("score"), releases=Count("pk"))
         .order_by("period")
     )
+    # A truncated date before the period's start belongs to the first (clipped) bucket.
+    by_start = {max(row["period"].date(), filters.since): row for row in rows}
     return [
         {
-            "period": row["period"].date().isoformat(),
-            "average": round(row["average"], 1),
-            "releases": row["releases"],
+            "period": start.isoformat(),
+            "average": round(by_start[start]["average"], 1),
+            "releases": by_start[start]["releases"],
         }
-        for row in rows
+        for start in starts
+        if start in by_start
     ]

@@ -19,11 +19,11 @@ from django.views import View
 
 from metrics import rollups
 from metrics.dora import dora
+from metrics.filter_form import bad_filters, filter_context
 from metrics.frequency_incidents import frequency_vs_incidents
 from metrics.models import DailyRollup
 from metrics.periods import InvalidFilters, parse_filters, today_utc
 from releasemgr.web import RoleRequiredMixin
-from releases.models import Service, Team
 
 PRESETS = (30, 90, 365)
 TABLES = ("dora", "weekly", "points")
@@ -145,20 +145,11 @@ class MetricsDashboardView(RoleRequiredMixin, View):
     model = DailyRollup
 
     def get(self, request):
-        context = {
-            "teams": Team.objects.order_by("name").only("slug", "name"),
-            "services": Service.objects.order_by("slug").only("slug", "name"),
-            "domains": Service.objects.exclude(domain="")
-            .order_by("domain")
-            .values_list("domain", flat=True)
-            .distinct(),
-            "params": request.GET,
-        }
+        context = filter_context(request)
         try:
             filters = parse_filters(request.GET)
         except InvalidFilters as exc:
-            context["errors"] = exc.field_errors()
-            return render(request, "metrics/dashboard.html", context, status=400)
+            return bad_filters(request, "metrics/dashboard.html", context, exc)
         figures = dora(filters)
         result = frequency_vs_incidents(filters)
         table = request.GET.get("table", "")

@@ -15,12 +15,12 @@ from django.views import View
 
 from metrics import dora as dora_rules
 from metrics.api.dora import as_row
+from metrics.filter_form import bad_filters, filter_context
 from metrics.models import DeploymentRecord
 from metrics.mttr import failure_rows, mttr
 from metrics.periods import InvalidFilters, parse_filters
 from metrics.success_rate import release_rows, success_rate
 from releasemgr.web import RoleRequiredMixin
-from releases.models import Service, Team
 
 DETAIL_LABELS = {
     "deployments": "Production deployments",
@@ -52,16 +52,7 @@ class DeliveryPerformanceView(RoleRequiredMixin, View):
     model = DeploymentRecord
 
     def get(self, request):
-        context = {
-            "teams": Team.objects.order_by("name").only("slug", "name"),
-            "services": Service.objects.order_by("slug").only("slug", "name"),
-            "domains": Service.objects.exclude(domain="")
-            .order_by("domain")
-            .values_list("domain", flat=True)
-            .distinct(),
-            "params": request.GET,
-            "detail_labels": DETAIL_LABELS,
-        }
+        context = {**filter_context(request), "detail_labels": DETAIL_LABELS}
         bucket = request.GET.get("bucket") or "week"
         detail = request.GET.get("detail") or ""
         try:
@@ -70,8 +61,7 @@ class DeliveryPerformanceView(RoleRequiredMixin, View):
                 dora_rules.rows(filters, detail)  # raises the clear message
             trend = dora_rules.dora_trend(filters, bucket)
         except InvalidFilters as exc:
-            context["errors"] = exc.field_errors()
-            return render(request, "metrics/delivery.html", context, status=400)
+            return bad_filters(request, "metrics/delivery.html", context, exc)
         query = filters.as_query()
         context.update(
             filters=filters,

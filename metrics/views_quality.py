@@ -1,5 +1,7 @@
-"""Quality score pages: the trend per team/service over a period (chart, per-release table, CSV),
-the weights (release managers edit them), and recomputing one release's score on demand.
+"""Quality score pages: the trend per team/service/domain over a period (chart, per-release
+table, CSV), the weights (release managers edit them), and recomputing one release's score on
+demand. Filters are every metrics page's (``metrics.periods``, the shared form); bad ones show
+the messages with HTTP 400.
 
 The rules are in ``metrics.quality_score``; these views parse input, call it and show its answer.
 """
@@ -10,17 +12,18 @@ import csv
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from metrics import quality_score
+from metrics.filter_form import bad_filters, filter_context
 from metrics.models import QualityWeights, ReleaseQualityScore
+from metrics.periods import InvalidFilters, parse_filters
 from releasemgr.decisions import DomainError
 from releasemgr.web import RoleRequiredMixin, history_rows, paginate
-from releases.models import Release, Service, Team
+from releases.models import Release
 
 PER_PAGE = 25
 
@@ -30,21 +33,20 @@ class QualityPageView(RoleRequiredMixin, View):
     model = ReleaseQualityScore
 
     def get(self, request):
-        teams = Team.objects.order_by("name").only("slug", "name")
-        services = Service.objects.order_by("slug").only("slug", "name")
-        context = {"teams": teams, "services": services, "params": request.GET}
+        context = filter_context(request)
+        bucket = request.GET.get("bucket") or "week"
         try:
-            filters = quality_score.parse_filters(request.GET)
-        except ValidationError as exc:
-            context["errors"] = exc.message_dict
-            return render(request, "metrics/quality_page.html", context, status=400)
+            filters = parse_filters(request.GET)
+            trend = quality_score.trend(filters, bucket)  # refuses a bad bucket, as DORA's
+        except InvalidFilters as exc:
+            return bad_filters(request, "metrics/quality_page.html", context, exc)
         rows = quality_score.scores(filters).select_related("release").order_by("-deployed_at")
         if request.GET.get("format") == "csv":
             return _csv(filters, rows)
-        trend = quality_score.trend(filters)
         total = sum(p["releases"] for p in trend)
         context.update(
             filters=filters,
+            bucket=bucket,
             trend=trend,
             chart={
                 "labels": [p["period"] for p in trend],

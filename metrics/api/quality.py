@@ -1,7 +1,10 @@
-"""``GET /api/v1/metrics/quality/?team=&service=&since=&until=&bucket=``: the stored quality
-score of each release that reached production in the period (with its components) and the
-average per week or month; ``POST /api/v1/metrics/quality/recompute/`` recomputes them
-(release managers). Bad filters answer 400 with a message per field."""
+"""``GET /api/v1/metrics/quality/?team=&service=&domain=&since=&until=&bucket=``: the stored
+quality score of each release that reached production in the period (with its components) and
+the average per week or month; ``POST /api/v1/metrics/quality/recompute/`` recomputes them
+(release managers).
+
+The filters are every metrics endpoint's (``metrics.periods``: the last 90 days by default) and
+the buckets the DORA trend's; bad ones answer 400 ``invalid_filters`` naming the field."""
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -9,7 +12,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics import dora as dora_rules
 from metrics import quality_score
+from metrics.api.dora import BAD_FILTERS, FILTER_PARAMETERS
+from metrics.periods import parse_filters
 from releasemgr.api.permissions import HasPermission
 from releases.models import Release
 
@@ -36,7 +42,10 @@ class ReleaseScoreSerializer(serializers.Serializer):
 
 
 class TrendPointSerializer(serializers.Serializer):
-    period = serializers.DateField(help_text="First day of the week (Monday) or month, UTC.")
+    period = serializers.DateField(
+        help_text="First day of the bucket, UTC: the week's Monday or the month's 1st (the "
+        "period's first day for the first bucket, as in the DORA trend)."
+    )
     average = serializers.FloatField()
     releases = serializers.IntegerField()
 
@@ -60,22 +69,13 @@ class RecomputeSerializer(serializers.Serializer):
     days = serializers.IntegerField(required=False, min_value=1, max_value=3660)
 
 
-FILTERS = [
-    OpenApiParameter("team", str, description="Team slug."),
-    OpenApiParameter("service", str, description="Service slug."),
-    OpenApiParameter("since", str, description="UTC date, inclusive (default: 180 days ago)."),
-    OpenApiParameter("until", str, description="UTC date, exclusive (default: tomorrow)."),
-    OpenApiParameter("bucket", str, enum=["week", "month"], description="Trend bucket."),
-]
-
-
-def report(filters) -> dict:
+def report(filters, bucket: str) -> dict:
+    trend = quality_score.trend(filters, bucket)
     rows = list(quality_score.scores(filters).select_related("release")[:LIMIT])
-    trend = quality_score.trend(filters)
     total = sum(p["releases"] for p in trend)
     average = round(sum(p["average"] * p["releases"] for p in trend) / total, 1) if total else None
     return {
-        "filters": filters.as_params(),
+        "filters": {**filters.as_query(), "bucket": bucket},
         "count": total,
         "average": average,
         "releases": rows,
@@ -88,15 +88,18 @@ class QualityView(APIView):
 
     @extend_schema(
         summary="Release quality scores and their trend",
-        parameters=FILTERS,
-        responses={
-            200: QualityReportSerializer,
-            400: OpenApiResponse(description="Bad filter (message per field)."),
-        },
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter(
+                "bucket", str, enum=list(dora_rules.BUCKETS), description="Trend bucket (week)."
+            ),
+        ],
+        responses={200: QualityReportSerializer, 400: BAD_FILTERS},
     )
     def get(self, request):
-        filters = quality_score.parse_filters(request.query_params)
-        return Response(QualityReportSerializer(report(filters)).data)
+        filters = parse_filters(request.query_params)
+        bucket = request.query_params.get("bucket") or "week"
+        return Response(QualityReportSerializer(report(filters, bucket)).data)
 
 
 class QualityRecomputeView(APIView):

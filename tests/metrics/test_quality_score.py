@@ -1,10 +1,10 @@
 """Release quality score: each component worked out by hand on a small history, the stored
-snapshot, the trend, the API and the page."""
+snapshot, the trend (the filters every metrics page reads, ``metrics.periods``, and the DORA
+trend's buckets), the API and the page."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from metrics.models import (
     ReleaseQualityScore,
     SupportTicket,
 )
+from metrics.periods import InvalidFilters, parse_filters, today_utc
 from tests.factories import ReleaseFactory, ServiceFactory, TeamFactory
 from tests.metrics.kpi_helpers import kpi
 
@@ -168,10 +169,11 @@ def _scored(release, service, finished_at, score):
 
 @pytest.fixture
 def history(environments):
-    """Two teams; scores placed by hand in two ISO weeks of November 2026 (UTC)."""
+    """Two teams in two domains; scores placed by hand in two ISO weeks of November 2026
+    (UTC)."""
     prod = environments["production"]
-    pay = ServiceFactory(slug="pay", team=TeamFactory(slug="pay-team"))
-    web = ServiceFactory(slug="web", team=TeamFactory(slug="web-team"))
+    pay = ServiceFactory(slug="pay", team=TeamFactory(slug="pay-team"), domain="payments")
+    web = ServiceFactory(slug="web", team=TeamFactory(slug="web-team"), domain="storefront")
     pay._prod = web._prod = prod
     # Week of Monday 2 Nov: pay 80 and 60 (avg 70), web 100. Week of 9 Nov: pay 50.
     _scored(ReleaseFactory(version="1"), pay, datetime(2026, 11, 2, 0, 30, tzinfo=UTC), 80)
@@ -185,34 +187,63 @@ def history(environments):
 
 def test_trend_averages_per_week_and_team(history):
     params = {"since": "2026-11-01", "until": "2026-11-16"}
-    assert quality_score.trend(quality_score.parse_filters(params)) == [
+    assert quality_score.trend(parse_filters(params)) == [
         {"period": "2026-11-02", "average": 80.0, "releases": 3},  # (80 + 60 + 100) / 3
         {"period": "2026-11-09", "average": 50.0, "releases": 1},
     ]
-    team = quality_score.parse_filters({**params, "team": "pay-team"})
+    team = parse_filters({**params, "team": "pay-team"})
     assert quality_score.trend(team) == [
         {"period": "2026-11-02", "average": 70.0, "releases": 2},
         {"period": "2026-11-09", "average": 50.0, "releases": 1},
     ]
-    monthly = quality_score.parse_filters({**params, "service": "web", "bucket": "month"})
-    assert quality_score.trend(monthly) == [
+    monthly = parse_filters({**params, "service": "web"})
+    assert quality_score.trend(monthly, "month") == [
         {"period": "2026-11-01", "average": 100.0, "releases": 1}
     ]
 
 
+def test_trend_filters_by_domain(history):
+    params = {"since": "2026-11-01", "until": "2026-11-16"}
+    payments = parse_filters({**params, "domain": "payments"})
+    assert quality_score.trend(payments) == [
+        {"period": "2026-11-02", "average": 70.0, "releases": 2},  # web (storefront) left out
+        {"period": "2026-11-09", "average": 50.0, "releases": 1},
+    ]
+    storefront = parse_filters({**params, "domain": "storefront"})
+    assert [s.score for s in quality_score.scores(storefront)] == [100]
+    # Domain and team together: pay-team has nothing in the storefront domain.
+    assert not quality_score.scores(
+        parse_filters({**params, "domain": "storefront", "team": "pay-team"})
+    ).exists()
+
+
+def test_trend_buckets_are_the_dora_trends(history):
+    """A period starting mid-week: the first bucket starts on the period's first day, as in
+    ``metrics.dora.buckets`` (Wed 4 Nov – Sun 8 Nov, then the week of Monday 9 Nov)."""
+    filters = parse_filters({"since": "2026-11-04", "until": "2026-11-16"})
+    assert quality_score.trend(filters) == [
+        {"period": "2026-11-04", "average": 80.0, "releases": 2},  # web 100 (4 Nov), pay 60
+        {"period": "2026-11-09", "average": 50.0, "releases": 1},
+    ]
+
+
 @pytest.mark.django_db
-def test_bad_filters_are_explained():
-    with pytest.raises(ValidationError) as error:
-        quality_score.parse_filters(
-            {"since": "2026-11-10", "until": "2026-11-01", "team": "nope", "bucket": "year"}
-        )
-    messages = error.value.message_dict
-    assert "the end must come after the start" in messages["until"][0]
-    assert messages["team"] == ["No team “nope”."]
-    assert messages["bucket"] == ["Choose week or month."]
-    with pytest.raises(ValidationError) as error:
-        quality_score.parse_filters({"since": "yesterday"})
-    assert error.value.message_dict["since"] == ["“yesterday” is not a date (YYYY-MM-DD)."]
+def test_default_period_is_the_last_90_days_like_every_metrics_page():
+    filters = parse_filters({})
+    assert filters.until == today_utc() + timedelta(days=1)
+    assert filters.days == 90
+
+
+@pytest.mark.django_db
+def test_bad_filters_are_explained_in_the_metrics_words():
+    with pytest.raises(InvalidFilters) as error:
+        parse_filters({"since": "2026-11-10", "until": "2026-11-01", "team": "nope"})
+    errors = error.value.field_errors()
+    assert "ends (2026-11-01) before it starts (2026-11-10)" in errors["until"][0]
+    assert errors["team"] == ["No team 'nope'; GET /api/v1/teams/ lists them."]
+    with pytest.raises(InvalidFilters) as error:
+        quality_score.trend(parse_filters({}), "year")
+    assert error.value.field_errors()["bucket"] == ["bucket: 'year' is not one of week, month."]
 
 
 # --- API, pages, permissions ---
@@ -238,14 +269,63 @@ def test_api_returns_releases_and_trend_with_bounded_queries(
         assert client.get(url).json()["count"] == 23
 
 
-def test_api_bad_period_is_400_with_message(api_client, audrey, db):
+def test_api_filters_by_domain_and_echoes_the_filters(history, api_client, audrey):
+    url = "/api/v1/metrics/quality/?since=2026-11-01&until=2026-11-16&domain=storefront"
+    body = api_client(audrey).get(url).json()
+    assert body["filters"] == {
+        "since": "2026-11-01",
+        "until": "2026-11-16",
+        "domain": "storefront",
+        "bucket": "week",
+    }
+    assert body["count"] == 1
+    assert [r["score"] for r in body["releases"]] == [100]
+
+
+def test_api_default_period_is_90_days(api_client, audrey, environments):
+    pay = ServiceFactory(slug="pay")
+    pay._prod = environments["production"]
+    now = timezone.now()
+    _scored(ReleaseFactory(version="1"), pay, now - timedelta(days=80), 70)
+    _scored(ReleaseFactory(version="2"), pay, now - timedelta(days=100), 10)  # too old
+    body = api_client(audrey).get("/api/v1/metrics/quality/").json()
+    assert [r["score"] for r in body["releases"]] == [70]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "code", "words"),
+    [
+        ("since=2026-11-10&until=2026-11-01", "until", "period_order", "before it starts"),
+        ("team=nope", "team", "unknown_team", "No team 'nope'"),
+        ("service=ghost", "service", "unknown_service", "No service 'ghost'"),
+        ("domain=atlantis", "domain", "unknown_domain", "the domain 'atlantis'"),
+        ("since=yesterday", "since", "bad_date", "since: 'yesterday' is not a date"),
+        ("bucket=year", "bucket", "bad_bucket", "bucket: 'year' is not one of week, month"),
+    ],
+)
+def test_api_bad_filters_are_400_naming_the_field_and_write_nothing(
+    api_client, audrey, history, query, field, code, words
+):
+    before = (ReleaseQualityScore.objects.count(), ReleaseQualityScore.history.count())
+    response = api_client(audrey).get(f"/api/v1/metrics/quality/?{query}")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_filters"
+    assert words in body["detail"]
+    [check] = body["checks"]
+    assert check["code"] == code and check["passed"] is False
+    assert field in check["message"]  # each message names the field it is about
+    after = (ReleaseQualityScore.objects.count(), ReleaseQualityScore.history.count())
+    assert after == before
+
+
+def test_api_lists_every_problem_at_once(api_client, audrey, db):
     response = api_client(audrey).get(
         "/api/v1/metrics/quality/?since=2026-11-10&until=2026-11-01&service=ghost"
     )
     assert response.status_code == 400
-    body = response.json()
-    assert "the end must come after the start" in str(body)
-    assert "No service “ghost”." in str(body)
+    codes = [c["code"] for c in response.json()["checks"]]
+    assert codes == ["unknown_service", "period_order"]
 
 
 def test_recompute_endpoint_is_for_release_managers(
@@ -282,14 +362,50 @@ def test_quality_page_shows_chart_table_and_csv(client, audrey, history):
     assert len(lines) == 2 and lines[1].split(",")[4] == "100"
 
 
-def test_quality_page_empty_state_and_bad_filters(client, audrey, db):
+def test_quality_page_filters_by_domain(client, audrey, history):
+    client.force_login(audrey)
+    page = client.get(
+        reverse("metrics_quality"),
+        {"since": "2026-11-01", "until": "2026-11-16", "domain": "payments"},
+    )
+    assert page.status_code == 200
+    assert page.context["average"] == 63.3  # pay only: (80 + 60 + 50) / 3
+    html = page.content.decode()
+    assert '<option value="payments" selected>' in html
+    assert "· domain payments" in html
+
+
+def test_quality_page_empty_state(client, audrey, db):
     client.force_login(audrey)
     empty = client.get(reverse("metrics_quality"))
     assert empty.status_code == 200
     assert "No release reached production in this period" in empty.content.decode()
-    bad = client.get(reverse("metrics_quality"), {"since": "2026-11-10", "until": "2026-11-01"})
-    assert bad.status_code == 400
-    assert "the end must come after the start" in bad.content.decode()
+    assert empty.context["filters"].days == 90
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"since": "2026-11-10", "until": "2026-11-01"}, "The period ends (2026-11-01) before"),
+        ({"team": "nope"}, "No team &#x27;nope&#x27;"),
+        ({"domain": "atlantis"}, "No service is in the domain &#x27;atlantis&#x27;"),
+        ({"bucket": "year"}, "bucket: &#x27;year&#x27; is not one of week, month."),
+    ],
+)
+def test_quality_page_bad_filters_show_the_message_and_write_nothing(
+    client, audrey, history, params, message
+):
+    client.force_login(audrey)
+    before = (ReleaseQualityScore.objects.count(), ReleaseQualityScore.history.count())
+    for extra in ({}, {"format": "csv"}):  # the CSV export is refused the same way
+        bad = client.get(reverse("metrics_quality"), {**params, **extra})
+        assert bad.status_code == 400
+        html = bad.content.decode()
+        assert 'data-testid="quality-errors"' in html
+        assert message in html
+        assert 'id="quality-chart"' not in html
+    after = (ReleaseQualityScore.objects.count(), ReleaseQualityScore.history.count())
+    assert after == before
 
 
 def test_release_manager_edits_weights_with_reason_and_history(client, alice, carol, db):
