@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, Expression, F, QuerySet
+from django.db.models import Expression, F, QuerySet
 
 MEDIAN = 0.5
 P90 = 0.9
@@ -58,11 +58,14 @@ def percentiles(
     if _is_postgres(queryset):
         return _postgres_percentiles(queryset, expression, fractions)
     annotated = queryset.annotate(**{_VALUE: expression}).filter(**{f"{_VALUE}__isnull": False})
-    n = annotated.order_by().aggregate(_n=Count("pk"))["_n"]
+    n = annotated.order_by().count()  # groups, for a values().annotate() queryset
     out: dict[float, Any] = {}
     if not n:
         return dict.fromkeys(fractions)
-    ordered = annotated.order_by(_VALUE, "pk").values_list(_VALUE, flat=True)
+    # Ties broken by pk for a stable order; a grouped queryset (values().annotate()) has no
+    # pk per row, and ordering by it would split the groups.
+    tiebreak = () if queryset.query.group_by else ("pk",)
+    ordered = annotated.order_by(_VALUE, *tiebreak).values_list(_VALUE, flat=True)
     for p in fractions:
         h = (n - 1) * p
         low = math.floor(h)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min, OuterRef, Subquery
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
@@ -85,8 +85,65 @@ def record_deployment(deployment) -> list[DeploymentRecord]:
             record.status = status
             record.finished_at = deployment.finished_at
             record.save_with_reason(f"deployment {deployment.status}")
+        if created:
+            CommitRecord.objects.bulk_create(
+                CommitRecord(
+                    deployment_record=record, service=rs.service, sha=sha, authored_at=at
+                )
+                for sha, at in _native_commits(deployment, rs.service)
+            )
         records.append(record)
+    refresh_first_shipped(
+        CommitRecord.objects.filter(deployment_record__in=records).values_list(
+            "service_id", "sha"
+        )
+    )
     return records
+
+
+def refresh_first_shipped(keys: Iterable[tuple[int, str]]) -> int:
+    """Set ``first_shipped_at`` on every commit row of the ``(service_id, sha)`` keys: the
+    ``finished_at`` of the first successful production record of that service containing
+    the sha (null when none). Called after records are written or change status, so the
+    lead time of a commit is read from its own row. One UPDATE per chunk of keys; returns
+    the rows updated."""
+    keys = set(keys)
+    first = (
+        CommitRecord.objects.filter(
+            service_id=OuterRef("service_id"),
+            sha=OuterRef("sha"),
+            deployment_record__is_production=True,
+            deployment_record__status=RecordStatus.SUCCEEDED,
+        )
+        .order_by()
+        .values("service_id")
+        .annotate(first=Min("deployment_record__finished_at"))
+        .values("first")
+    )
+    updated = 0
+    by_service: dict[int, set[str]] = {}
+    for service_id, sha in keys:
+        by_service.setdefault(service_id, set()).add(sha)
+    for service_id, shas in by_service.items():
+        shas = sorted(shas)
+        for i in range(0, len(shas), BATCH_SIZE):
+            updated += CommitRecord.objects.filter(
+                service_id=service_id, sha__in=shas[i : i + BATCH_SIZE]
+            ).update(first_shipped_at=Subquery(first))
+    return updated
+
+
+def _native_commits(deployment, service) -> list[tuple[str, datetime]]:
+    """The ``(sha, authored_at)`` pairs a native deployment ships for ``service``: its
+    ``commits`` entries naming that service or none."""
+    out = {}
+    for entry in deployment.commits or []:
+        if entry.get("service") not in (None, "", service.slug):
+            continue
+        authored = parse_datetime(str(entry.get("authored_at", "")))
+        if entry.get("sha") and authored is not None:
+            out.setdefault(str(entry["sha"]), authored)
+    return sorted(out.items())
 
 
 def latest_production_record(service_id, started_at: datetime, hours: int | None = None):
@@ -468,11 +525,17 @@ class _Importer:
             )
         self.record_ids.update(by_ext)
         rows = [
-            CommitRecord(deployment_record_id=by_ext[p.external_id], sha=sha, authored_at=at)
+            CommitRecord(
+                deployment_record_id=by_ext[p.external_id],
+                service_id=p.values["service_id"],
+                sha=sha,
+                authored_at=at,
+            )
             for p, _r in new
             for sha, at in p.commits
         ]
         CommitRecord.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+        refresh_first_shipped((row.service_id, row.sha) for row in rows)
         self.result.deployments_created += len(new)
         self.result.commits_created += len(rows)
 

@@ -12,6 +12,7 @@ Commands and exit codes:
 - ``gate``: 0 allowed, 1 prevented, 2 waiting (still waiting when ``--wait`` ran out);
 - ``advice``: the advised strategy (blue-green, canary, rolling) with the reasons;
 - ``deploy``: prints the new deployment's id on stdout; 0 started, 1 the gate refused (409);
+  ``--git-range v1.4.1..HEAD`` sends the range's commits (sha, author date) for lead time;
 - ``event``: report a node / smoke / health result or the final result of a deployment;
 - ``kpi``: post a KPI sample;
 - every command: 3 for a usage error, a connection error or an unexpected HTTP answer
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -182,6 +184,29 @@ def parse_steps(text: str) -> list[dict]:
     return steps
 
 
+def git_commits(revision_range: str, service: str = "") -> list[dict]:
+    """The commits of ``revision_range`` (e.g. ``v1.4.1..HEAD``) in the current git checkout,
+    as the deployment API takes them: ``[{"sha", "authored_at", "service"?}]``, oldest first."""
+    try:
+        out = subprocess.run(
+            ["git", "log", "--reverse", "--format=%H %aI", revision_range, "--"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise CliError(f"git log {revision_range} failed: {detail.strip()}") from None
+    commits = []
+    for line in out.splitlines():
+        sha, _, authored = line.partition(" ")
+        if sha and authored:
+            commits.append(
+                {"sha": sha, "authored_at": authored, **({"service": service} if service else {})}
+            )
+    return commits
+
+
 def cmd_deploy(args) -> int:
     body = {"release": args.release, "environment": args.environment}
     for field in ("strategy", "pipeline_url", "commit", "region", "reason"):
@@ -190,6 +215,8 @@ def cmd_deploy(args) -> int:
             body[field] = value
     if args.canary_steps:
         body["canary_steps"] = parse_steps(args.canary_steps)
+    if args.git_range:
+        body["commits"] = git_commits(args.git_range, args.commits_service or "")
     status, answer = request("POST", "deployments/", body, idempotency_key=args.idempotency_key)
     if status in (200, 201) and isinstance(answer, dict):
         print(answer["id"])
@@ -304,6 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--canary-steps", help="e.g. '5:30, 25:30, 100' (percent:hold minutes).")
     deploy.add_argument("--pipeline-url")
     deploy.add_argument("--commit")
+    deploy.add_argument(
+        "--git-range",
+        help="Send the commits of this git range (e.g. v1.4.1..HEAD, read with git log in the "
+        "current directory) for the lead time for changes.",
+    )
+    deploy.add_argument(
+        "--commits-service", help="The service those commits belong to (default: every one)."
+    )
     deploy.add_argument("--region")
     deploy.add_argument("--reason")
     deploy.add_argument("--idempotency-key", default=key_default)

@@ -321,6 +321,7 @@ def start_deployment(
     strategy: str = "",
     pipeline_url: str = "",
     commit: str = "",
+    commits: list | None = None,
     region=None,
     idempotency_key: str = "",
     override_reason: str = "",
@@ -360,6 +361,14 @@ def start_deployment(
                     region=getattr(region, "code", region or ""),
                     pipeline_url=redact(pipeline_url),
                     commit=redact(commit)[:64],
+                    commits=[
+                        {
+                            "sha": c["sha"],
+                            "authored_at": c["authored_at"].isoformat(),
+                            **({"service": c["service"]} if c.get("service") else {}),
+                        }
+                        for c in commits or []
+                    ],
                     started_by=user,
                     started_at=timezone.now(),
                     gate_decision=result.record,

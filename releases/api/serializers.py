@@ -288,6 +288,19 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "actor", "created"]
 
 
+MAX_COMMITS = 1000
+SHA = r"^[0-9a-fA-F]{7,64}$"
+SHA_MESSAGE = "Enter a git commit SHA (7-64 hex digits)."
+
+
+class DeploymentCommitSerializer(serializers.Serializer):
+    sha = serializers.RegexField(SHA, error_messages={"invalid": SHA_MESSAGE})
+    authored_at = serializers.DateTimeField()
+    service = serializers.SlugField(
+        required=False, allow_blank=True, help_text="A service of the release (slug)."
+    )
+
+
 class DeploymentSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:deployment-detail")
     release = serializers.SlugRelatedField(slug_field="key", read_only=True)
@@ -298,6 +311,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     pipeline_url = serializers.CharField(
         read_only=True, help_text="The pipeline run, if given (redacted); empty otherwise."
     )
+
+    commits = DeploymentCommitSerializer(many=True, read_only=True)
 
     class Meta:
         model = Deployment
@@ -311,6 +326,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "strategy",
             "pipeline_url",
             "commit",
+            "commits",
             "started_by",
             "started_at",
             "finished_at",
@@ -334,10 +350,14 @@ class DeploymentCreateSerializer(serializers.Serializer):
     )
     pipeline_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
     commit = serializers.RegexField(
-        r"^[0-9a-fA-F]{7,64}$",
+        SHA, required=False, allow_blank=True, error_messages={"invalid": SHA_MESSAGE}
+    )
+    commits = DeploymentCommitSerializer(
+        many=True,
         required=False,
-        allow_blank=True,
-        error_messages={"invalid": "Enter a git commit SHA (7-64 hex digits)."},
+        max_length=MAX_COMMITS,
+        help_text="The commits this deployment ships, for the lead time for changes (DORA). "
+        "Without `service`, a commit counts for every service of the release.",
     )
     region = serializers.SlugRelatedField(
         slug_field="code",
@@ -357,6 +377,23 @@ class DeploymentCreateSerializer(serializers.Serializer):
         help_text='Canary only: [{"percent": 5, "hold_minutes": 30}, ..., {"percent": 100, '
         '"hold_minutes": 0}] (ascending, ending at 100). Default: from the risk band.',
     )
+
+    def validate(self, attrs):
+        commits = attrs.get("commits") or []
+        named = {c["service"] for c in commits if c.get("service")}
+        if named:
+            shipped = set(attrs["release"].release_services.values_list("service__slug", flat=True))
+            unknown = sorted(named - shipped)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        "commits": [
+                            f"{', '.join(unknown)} is not a service of release "
+                            f"{attrs['release'].key} (it ships {', '.join(sorted(shipped))})."
+                        ]
+                    }
+                )
+        return attrs
 
     def validate_canary_steps(self, value):
         from releases.strategy import InvalidCanarySteps, validate_canary_steps

@@ -199,6 +199,7 @@ class DeploymentViewSet(
             strategy=data.get("strategy", ""),
             pipeline_url=data.get("pipeline_url", ""),
             commit=data.get("commit", ""),
+            commits=data.get("commits") or [],
             region=data.get("region"),
             override_reason=data.get("reason", ""),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:100],

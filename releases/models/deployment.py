@@ -42,6 +42,12 @@ class Deployment(BaseModel):
     )
     pipeline_url = models.URLField(max_length=500, blank=True)
     commit = models.CharField(max_length=64, blank=True)
+    commits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Commits this deployment ships, for lead time: [{"sha": ..., "authored_at": '
+        '..., "service": slug?}, ...] (no service: every service of the release).',
+    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deployments_started"
     )

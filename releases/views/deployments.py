@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views import View
 
 from releasemgr.decisions import DomainError, NotPermitted
@@ -47,6 +48,42 @@ def _event_form(deployment: Deployment, data=None) -> DeploymentEventForm | None
     return form
 
 
+def commit_rows(deployment) -> list[dict]:
+    """The commits the deployment ships: once finished, as recorded for the metrics (with the
+    first successful production deployment and the lead time); before, as declared."""
+    from metrics.aggregates import hours
+    from metrics.models import CommitRecord
+
+    recorded = list(
+        CommitRecord.objects.filter(deployment_record__deployment=deployment)
+        .select_related("service")
+        .order_by("authored_at", "service__slug", "sha")
+    )
+    if recorded:
+        return [
+            {
+                "sha": c.sha,
+                "service": c.service.slug,
+                "authored_at": c.authored_at,
+                "shipped_at": c.first_shipped_at,
+                "lead_hours": hours(c.first_shipped_at - c.authored_at, 1)
+                if c.first_shipped_at
+                else None,
+            }
+            for c in recorded
+        ]
+    return [
+        {
+            "sha": c.get("sha", ""),
+            "service": c.get("service") or "every service",
+            "authored_at": parse_datetime(c.get("authored_at") or ""),
+            "shipped_at": None,
+            "lead_hours": None,
+        }
+        for c in deployment.commits or []
+    ]
+
+
 def render_deployment_detail(request, pk, status=200, event_form=None):
     deployment = get_object_or_404(
         Deployment.objects.select_related(
@@ -64,6 +101,7 @@ def render_deployment_detail(request, pk, status=200, event_form=None):
         "history": history_rows(deployment),
         "event_form": event_form if can_report else None,
     }
+    context["commit_rows"] = commit_rows(deployment)
     from releases.views_rollout import rollout_context
 
     context.update(rollout_context(request, deployment))  # targets, partial failure, smoke halt

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from metrics.history import refresh_first_shipped
 from metrics.models import CommitRecord, DeploymentRecord, Incident
 from tests.factories import EnvironmentFactory, ReleaseFactory, ServiceFactory, TeamFactory
 
@@ -48,7 +49,11 @@ def record(service, env, status, finished, release=None, commits=(), **extra):
         **extra,
     )
     for sha, authored in commits:
-        CommitRecord.objects.create(deployment_record=rec, sha=sha, authored_at=authored)
+        CommitRecord.objects.create(
+            deployment_record=rec, service=service, sha=sha, authored_at=authored
+        )
+    # As the import and record_deployment do after writing records.
+    refresh_first_shipped((service.pk, sha) for sha, _authored in commits)
     return rec
 
 
