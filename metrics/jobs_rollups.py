@@ -1,8 +1,9 @@
 """The periodic rollup refresh (beat entry ``metrics-rollups``, every
 ``ROLLUP_REFRESH_SECONDS``): rebuild the last ``ROLLUP_RECENT_DAYS`` UTC days, every day marked
-dirty (imports call ``metrics.rollups.mark_dirty``), and the days of deployment records or
-incidents changed since the previous successful run started. Idempotent; two workers running it
-at once serialise on the days' lock rows (``metrics.rollups.rebuild``)."""
+dirty (``metrics.rollups.mark_dirty``), and the days of deployment records or incidents changed
+since the previous successful run started (minus ``ROLLUP_CHANGE_OVERLAP_SECONDS``). Idempotent;
+two workers running it at once, or a run and ``rebuild_rollups``, serialise on the days' lock
+rows (``metrics.rollups.rebuild``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,13 @@ def refresh_rollups() -> str:
     if previous is None:  # first run (a new installation, a restored database): everything
         written = rollups.rebuild_all()
         return f"first run: all history rebuilt, {written} rollup rows"
-    touched = rollups.touched_days(previous)
+    # ``updated`` is set when a row is written, not when its transaction commits: a run cannot
+    # see rows of a transaction still open when it starts (an import of a large file), and those
+    # rows' ``updated`` is earlier than this run's start. So look back past the previous run's
+    # start by a margin longer than any writing transaction; days found twice are rebuilt twice,
+    # which is harmless (``rebuild`` is idempotent).
+    overlap = timedelta(seconds=getattr(settings, "ROLLUP_CHANGE_OVERLAP_SECONDS", 3600))
+    touched = rollups.touched_days(previous - overlap)
     days = recent | dirty | touched
     written = rollups.rebuild(days)
     return (

@@ -102,8 +102,15 @@ def rebuild(days: Iterable[date]) -> int:
     for first, last in _runs(days):
         wanted = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         with transaction.atomic():
+            # One winner per day, claimed by a row lock: the lock rows must exist first (a new
+            # day has none; ON CONFLICT DO NOTHING makes a second inserter wait for the first
+            # one's commit instead of failing), then FOR UPDATE in day order (every rebuild
+            # takes them in the same order, so two overlapping rebuilds cannot deadlock). The
+            # loser waits here and, under READ COMMITTED, its queries below see the winner's
+            # rows: it deletes them and writes the same figures. Without the lock both delete
+            # nothing and insert the same (day, service): an IntegrityError
+            # (tests/metrics/test_rollups_concurrency.py).
             RollupDay.objects.bulk_create([RollupDay(day=d) for d in wanted], ignore_conflicts=True)
-            # The lock: a concurrent rebuild of any of these days waits here.
             list(RollupDay.objects.select_for_update().filter(day__in=wanted).order_by("day"))
             rows: dict[tuple, DailyRollup] = {}
 
@@ -134,16 +141,21 @@ def rebuild(days: Iterable[date]) -> int:
 
 
 def touched_days(since: datetime) -> set[date]:
-    """UTC days whose figures may have changed because history rows changed after ``since``."""
+    """UTC days whose figures may have changed because history rows changed after ``since``.
+
+    Index scans on ``updated`` (``deprec_prod_updated``, partial on ``is_production``, and
+    ``incident_updated``). ``order_by()`` clears the models' ``Meta.ordering``: with it Django
+    adds the ordering columns to SELECT DISTINCT, which then returns one row per changed row."""
     days: set[date] = set()
     for value in (
         DeploymentRecord.objects.filter(updated__gte=since, is_production=True)
         .annotate(day=TruncDate("finished_at", tzinfo=UTC))
         .values_list("day", flat=True)
+        .order_by()
         .distinct()
     ):
         days.add(_as_date(value))
-    changed = Incident.objects.filter(updated__gte=since)
+    changed = Incident.objects.filter(updated__gte=since).order_by()
     for value in (
         changed.annotate(day=TruncDate("started_at", tzinfo=UTC))
         .values_list("day", flat=True)

@@ -315,6 +315,9 @@ CELERY_BEAT_SCHEDULE["postmortem-overdue-actions"] = {
 # Daily metrics rollups (metrics.jobs_rollups): how often recent/dirty days are rebuilt.
 ROLLUP_REFRESH_SECONDS = env_int("ROLLUP_REFRESH_SECONDS", 600)
 ROLLUP_RECENT_DAYS = env_int("ROLLUP_RECENT_DAYS", 3)
+# The job looks for history changed since its previous run started minus this margin, so a
+# change written by a transaction (an import) still open when that run started is not lost.
+ROLLUP_CHANGE_OVERLAP_SECONDS = env_int("ROLLUP_CHANGE_OVERLAP_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE["metrics-rollups"] = {
     "task": "metrics.jobs_rollups.refresh_rollups_task",
     "schedule": ROLLUP_REFRESH_SECONDS,

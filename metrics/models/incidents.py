@@ -107,7 +107,11 @@ class Incident(BaseModel):
                 name="unique_incident_external_id",
             )
         ]
-        indexes = [models.Index(fields=["service", "started_at"])]
+        indexes = [
+            models.Index(fields=["service", "started_at"]),
+            # The rollup job's changed-since scan (metrics.rollups.touched_days).
+            models.Index(fields=["updated"], name="incident_updated"),
+        ]
 
     def __str__(self):
         return f"INC-{self.pk} {self.title}"

@@ -144,6 +144,37 @@ def test_job_rebuilds_dirty_recent_and_touched_days(w, settings):
     assert figures(date(2025, 1, 10), w["api"])["incidents_resolved"] == 1
 
 
+def test_job_finds_a_change_written_before_its_previous_run_started(w, settings):
+    # A row written by a transaction still open when the previous run started (a long import)
+    # has an ``updated`` earlier than that run: the overlap margin still finds its day.
+    # (The real race with two connections: test_rollups_concurrency.py, PostgreSQL.)
+    from datetime import timedelta
+
+    from metrics.jobs_rollups import refresh_rollups
+
+    def written_before_the_previous_run(row, minutes):
+        previous = JobRun.objects.filter(name="metrics_rollups").order_by("-started_at")[0]
+        # update() leaves ``updated`` as given (auto_now applies to save() only)
+        type(row).objects.filter(pk=row.pk).update(
+            updated=previous.started_at - timedelta(minutes=minutes)
+        )
+
+    old = deploy(w["api"], w["prod"], at("2024-06-01T10:00"))
+    refresh_rollups()
+    written_before_the_previous_run(old, 600)
+    late = incident(w["api"], at("2024-06-01T10:05"), record=old)
+    written_before_the_previous_run(late, 5)
+
+    settings.ROLLUP_CHANGE_OVERLAP_SECONDS = 60
+    refresh_rollups()
+    assert figures(date(2024, 6, 1), w["api"])["failed_or_attributed"] == 0  # outside the margin
+
+    written_before_the_previous_run(late, 5)
+    settings.ROLLUP_CHANGE_OVERLAP_SECONDS = 3600
+    refresh_rollups()
+    assert figures(date(2024, 6, 1), w["api"])["failed_or_attributed"] == 1
+
+
 def test_rebuild_rollups_command(w, capsys):
     deploy(w["api"], w["prod"], at("2026-03-02T10:00"))
     deploy(w["api"], w["prod"], at("2026-01-02T10:00"))
