@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Max, Min, OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
@@ -25,6 +25,7 @@ from simple_history.utils import bulk_create_with_history
 from metrics.attribution import window_hours
 from metrics.models.history import CommitRecord, DeploymentRecord, RecordSource, RecordStatus
 from metrics.models.incidents import Attribution, Incident, IncidentSeverity, IncidentStatus
+from metrics.rollups import mark_dirty
 from releasemgr.decisions import require_permission
 from releasemgr.redaction import redact
 from releases.models import Service, Team
@@ -33,6 +34,7 @@ from scheduling.models import Environment
 
 IMPORT_PERMISSION = "metrics.add_deploymentrecord"
 BATCH_SIZE = 1000
+ANALYZE_LINES = 10_000
 PRODUCTION_SLUGS = ("production", "prod", "prd")
 DEFAULT_TEAM = "imported"
 # How a native deployment's final status counts in the delivery history.
@@ -87,16 +89,12 @@ def record_deployment(deployment) -> list[DeploymentRecord]:
             record.save_with_reason(f"deployment {deployment.status}")
         if created:
             CommitRecord.objects.bulk_create(
-                CommitRecord(
-                    deployment_record=record, service=rs.service, sha=sha, authored_at=at
-                )
+                CommitRecord(deployment_record=record, service=rs.service, sha=sha, authored_at=at)
                 for sha, at in _native_commits(deployment, rs.service)
             )
         records.append(record)
     refresh_first_shipped(
-        CommitRecord.objects.filter(deployment_record__in=records).values_list(
-            "service_id", "sha"
-        )
+        CommitRecord.objects.filter(deployment_record__in=records).values_list("service_id", "sha")
     )
     return records
 
@@ -120,16 +118,24 @@ def refresh_first_shipped(keys: Iterable[tuple[int, str]]) -> int:
         .annotate(first=Min("deployment_record__finished_at"))
         .values("first")
     )
-    updated = 0
     by_service: dict[int, set[str]] = {}
     for service_id, sha in keys:
         by_service.setdefault(service_id, set()).add(sha)
-    for service_id, shas in by_service.items():
+    # One UPDATE per chunk of keys: (service = s1 AND sha IN (...)) OR (service = s2 ...).
+    updated, chunk, size = 0, Q(), 0
+    for service_id, shas in sorted(by_service.items()):
         shas = sorted(shas)
         for i in range(0, len(shas), BATCH_SIZE):
-            updated += CommitRecord.objects.filter(
-                service_id=service_id, sha__in=shas[i : i + BATCH_SIZE]
-            ).update(first_shipped_at=Subquery(first))
+            part = shas[i : i + BATCH_SIZE]
+            chunk |= Q(service_id=service_id, sha__in=part)
+            size += len(part)
+            if size >= BATCH_SIZE:
+                updated += CommitRecord.objects.filter(chunk).update(
+                    first_shipped_at=Subquery(first)
+                )
+                chunk, size = Q(), 0
+    if size:
+        updated += CommitRecord.objects.filter(chunk).update(first_shipped_at=Subquery(first))
     return updated
 
 
@@ -149,17 +155,36 @@ def _native_commits(deployment, service) -> list[tuple[str, datetime]]:
 def latest_production_record(service_id, started_at: datetime, hours: int | None = None):
     """The attribution rule over records (native and imported): the latest production
     deployment record of the service finished in the ``hours`` before ``started_at``."""
+    (pk,) = latest_production_records([(service_id, started_at)], hours)
+    return DeploymentRecord.objects.filter(pk=pk).first() if pk else None
+
+
+def latest_production_records(
+    questions: list[tuple[int, datetime]], hours: int | None = None
+) -> list[int | None]:
+    """``latest_production_record`` for many ``(service_id, started_at)`` at once: the record
+    ids (or None), in order. One statement per chunk (a scalar subquery per question, glued
+    with UNION ALL), for the import, instead of one query per incident."""
     hours = window_hours() if hours is None else hours
-    return (
-        DeploymentRecord.objects.filter(
-            service_id=service_id,
-            is_production=True,
-            finished_at__lte=started_at,
-            finished_at__gte=started_at - timedelta(hours=hours),
-        )
-        .order_by("-finished_at", "-pk")
-        .first()
+    table = connection.ops.quote_name(DeploymentRecord._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    probe = (
+        f"SELECT %s, (SELECT d.id FROM {table} d WHERE d.service_id = %s "
+        "AND d.is_production = %s AND d.finished_at <= %s AND d.finished_at >= %s "
+        "ORDER BY d.finished_at DESC, d.id DESC LIMIT 1)"
     )
+    found: dict[int, int | None] = {}
+    chunk = 200
+    with connection.cursor() as cursor:
+        for start in range(0, len(questions), chunk):
+            part = questions[start : start + chunk]
+            params = []
+            for i, (service_id, started_at) in enumerate(part, start):
+                low = started_at - timedelta(hours=hours)
+                params += [i, service_id, True, adapt(started_at), adapt(low)]
+            cursor.execute(" UNION ALL ".join([probe] * len(part)), params)
+            found.update(cursor.fetchall())
+    return [found.get(i) for i in range(len(questions))]
 
 
 def record_for_incident(service, started_at: datetime, deployment=None):
@@ -283,6 +308,7 @@ class _Importer:
         self.deferred: list[_Pending] = []  # incidents whose cause comes later in the file
         self.record_ids: dict[str, int] = {}  # external ids of records in this file
         self.incident_ids: set[str] = set()
+        self.touched_days: set = set()  # UTC days of written production facts (rollups)
 
     # -- lookups, creating what is missing when asked --
     def _team(self) -> Team:
@@ -537,6 +563,9 @@ class _Importer:
         CommitRecord.objects.bulk_create(rows, batch_size=BATCH_SIZE)
         refresh_first_shipped((row.service_id, row.sha) for row in rows)
         self.result.deployments_created += len(new)
+        self.touched_days.update(
+            r.finished_at.astimezone(UTC).date() for _p, r in new if r.is_production
+        )
         self.result.commits_created += len(rows)
 
     def _record_id(self, external_id: str) -> int | None:
@@ -568,6 +597,15 @@ class _Importer:
                 external_id__in=[p.caused_by for p in batch if p.caused_by]
             )
         }
+        # The attribution rule for those without a cause, in one statement per chunk.
+        unnamed = [p for p in batch if not p.caused_by and p.external_id not in existing]
+        picked = latest_production_records(
+            [(p.values["service_id"], p.values["started_at"]) for p in unnamed]
+        )
+        records.update(
+            (r.pk, r) for r in DeploymentRecord.objects.filter(pk__in=[i for i in picked if i])
+        )
+        attributed = {id(p): records.get(rid) for p, rid in zip(unnamed, picked, strict=True)}
         new = []
         for p in batch:
             record = None
@@ -598,7 +636,7 @@ class _Importer:
                 continue
             method = Attribution.EXPLICIT
             if record is None:
-                record = latest_production_record(p.values["service_id"], p.values["started_at"])
+                record = attributed.get(id(p))
                 method = Attribution.AUTOMATIC if record else Attribution.NONE
             if record is None:
                 reason = "Imported; no production deployment finished in the window before it."
@@ -634,6 +672,11 @@ class _Importer:
                 default_change_reason="imported",
             )
             self.result.incidents_created += len(new)
+            for incident in new:
+                self.touched_days.add(incident.started_at.astimezone(UTC).date())
+                if incident.deployment_record is not None:
+                    finished = incident.deployment_record.finished_at
+                    self.touched_days.add(finished.astimezone(UTC).date())
 
 
 def import_lines(
@@ -662,6 +705,17 @@ def import_lines(
             importer.flush_incidents(final=True)
             if not importer.result.ok or dry_run:
                 raise _Rollback
+            # In the same transaction: the next rollup run rebuilds the imported days even
+            # if this import committed after that run's "changed since" cut-off.
+            mark_dirty(importer.touched_days)
+        written = importer.result.deployments_created + importer.result.incidents_created
+        if connection.vendor == "postgresql" and written > ANALYZE_LINES:
+            # Fresh planner statistics after a large import (a year of history at once would
+            # otherwise be planned as the empty tables autovacuum last saw).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "ANALYZE metrics_deploymentrecord, metrics_commitrecord, metrics_incident"
+                )
     except _Rollback:
         pass
     result = importer.result

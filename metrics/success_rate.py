@@ -23,13 +23,18 @@ def release_rows(filters: Filters) -> QuerySet[Release]:
     """Releases of the period with ``failed_deployment``, ``critical_incident``, ``successful``."""
     in_period = DeploymentRecord.objects.filter(_record_q(filters), release=OuterRef("pk"))
     failed = production_records().filter(release=OuterRef("pk"), status__in=FAILED_STATUSES)
-    critical = Incident.objects.filter(
-        Q(release=OuterRef("pk")) | Q(deployment_record__release=OuterRef("pk")),
-        severity=IncidentSeverity.CRITICAL,
-    )
+    # Two EXISTS rather than one over ``release = x OR record.release = x``: each is an
+    # index probe (incident.release; record.release then incident.deployment_record), where
+    # the OR across the join read every critical incident once per release.
+    critical = Incident.objects.filter(severity=IncidentSeverity.CRITICAL)
+    on_release = critical.filter(release=OuterRef("pk"))
+    on_record = critical.filter(deployment_record__release=OuterRef("pk"))
     return (
         Release.objects.filter(Exists(in_period))
-        .annotate(failed_deployment=Exists(failed), critical_incident=Exists(critical))
+        .annotate(
+            failed_deployment=Exists(failed),
+            critical_incident=Exists(on_release) | Exists(on_record),
+        )
         .annotate(successful=~Q(failed_deployment=True) & ~Q(critical_incident=True))
         .order_by("-pk")
     )

@@ -79,6 +79,18 @@ class DeploymentRecord(BaseModel):
             models.Index(fields=["is_production", "finished_at"], name="deprec_prod_finished"),
             models.Index(fields=["service", "finished_at"], name="deprec_service_finished"),
             models.Index(fields=["team", "finished_at"], name="deprec_team_finished"),
+            # "The next successful production deployment of the service" (recovery, MTTR).
+            models.Index(
+                fields=["service", "finished_at", "id"],
+                name="deprec_service_success",
+                condition=models.Q(is_production=True, status="succeeded"),
+            ),
+            # The rollup job's "changed since the last run" (metrics.jobs_rollups).
+            models.Index(
+                fields=["updated"],
+                name="deprec_prod_updated",
+                condition=models.Q(is_production=True),
+            ),
         ]
 
     def __str__(self):
@@ -103,9 +115,7 @@ class CommitRecord(models.Model):
     deployment_record = models.ForeignKey(
         DeploymentRecord, on_delete=models.CASCADE, related_name="commits"
     )
-    service = models.ForeignKey(
-        "releases.Service", on_delete=models.CASCADE, related_name="+"
-    )
+    service = models.ForeignKey("releases.Service", on_delete=models.CASCADE, related_name="+")
     sha = models.CharField(max_length=64)
     authored_at = models.DateTimeField()
     first_shipped_at = models.DateTimeField(null=True, blank=True)
