@@ -1,7 +1,8 @@
 """The metrics page (/metrics/): DORA cards (``metrics.dora``), weekly charts from the daily
 rollups (deployments stacked by outcome, change failure rate, incidents, deployments vs incidents
 with the correlation verdict from ``metrics.frequency_incidents``), MTTR and success rate, for a
-team / service / domain over a period; each table exports as CSV (``?format=csv&table=...``).
+team / service / domain over a period; each table exports as CSV (``?format=csv&table=...``,
+``metrics.csv_export``).
 
 Bad filters (``metrics.periods``) give the page with the messages and HTTP 400. The number of
 queries does not depend on the number of deployments or incidents.
@@ -9,7 +10,6 @@ queries does not depend on the number of deployments or incidents.
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 
 from django.http import HttpResponse
@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django.views import View
 
 from metrics import rollups
+from metrics.csv_export import csv_response
 from metrics.dora import dora
 from metrics.filter_form import bad_filters, filter_context
 from metrics.frequency_incidents import frequency_vs_incidents
@@ -97,47 +98,42 @@ def dora_rows(figures: dict) -> list[tuple[str, str, object, object]]:
     ]
 
 
-def csv_response(table: str, filters, figures, result) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+WEEKLY_HEADER = (
+    "week",
+    "deployments",
+    "succeeded",
+    "failed",
+    "rolled_back",
+    "change_failure_rate",
+    "incidents",
+    "incidents_resolved",
+)
+
+
+def table_csv(table: str, filters) -> HttpResponse:
+    """One of ``TABLES`` as a download (``metrics.csv_export``), computing only that table."""
     name = f"metrics-{table}-{filters.since}-{filters.until}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    out = csv.writer(response)
     if table == "dora":
-        out.writerow(["metric", "unit", "value_or_median", "p90"])
-        for row in dora_rows(figures):
-            out.writerow(["" if v is None else v for v in row])
-    elif table == "weekly":
-        out.writerow(
-            [
-                "week",
-                "deployments",
-                "succeeded",
-                "failed",
-                "rolled_back",
-                "change_failure_rate",
-                "incidents",
-                "incidents_resolved",
-            ]
-        )
-        for w in result.weeks:
-            cfr = w.change_failure_rate
-            out.writerow(
-                [
-                    w.week,
-                    w.deployments,
-                    w.succeeded,
-                    w.failed,
-                    w.rolled_back,
-                    "" if cfr is None else round(cfr, 4),
-                    w.incidents_started,
-                    w.incidents_resolved,
-                ]
+        header = ("metric", "unit", "value_or_median", "p90")
+        return csv_response(name, header, dora_rows(dora(filters)))
+    result = frequency_vs_incidents(filters)
+    if table == "weekly":
+        rows = [
+            (
+                w.week,
+                w.deployments,
+                w.succeeded,
+                w.failed,
+                w.rolled_back,
+                None if w.change_failure_rate is None else round(w.change_failure_rate, 4),
+                w.incidents_started,
+                w.incidents_resolved,
             )
-    else:
-        out.writerow(["team", "week", "deployments", "incidents"])
-        for p in result.points:
-            out.writerow([p["team"], p["week"], p["deployments"], p["incidents"]])
-    return response
+            for w in result.weeks
+        ]
+        return csv_response(name, WEEKLY_HEADER, rows)
+    rows = [(p["team"], p["week"], p["deployments"], p["incidents"]) for p in result.points]
+    return csv_response(name, ("team", "week", "deployments", "incidents"), rows)
 
 
 class MetricsDashboardView(RoleRequiredMixin, View):
@@ -150,8 +146,6 @@ class MetricsDashboardView(RoleRequiredMixin, View):
             filters = parse_filters(request.GET)
         except InvalidFilters as exc:
             return bad_filters(request, "metrics/dashboard.html", context, exc)
-        figures = dora(filters)
-        result = frequency_vs_incidents(filters)
         table = request.GET.get("table", "")
         if request.GET.get("format") == "csv":
             if table not in TABLES:
@@ -160,7 +154,9 @@ class MetricsDashboardView(RoleRequiredMixin, View):
                     "table": [f"table: '{table}' is not one of {', '.join(TABLES)}."]
                 }
                 return render(request, "metrics/dashboard.html", context, status=400)
-            return csv_response(table, filters, figures, result)
+            return table_csv(table, filters)
+        figures = dora(filters)
+        result = frequency_vs_incidents(filters)
         query = filters.as_query()
         scope = {k: v for k, v in query.items() if k not in ("since", "until")}
         end = today_utc() + timedelta(days=1)

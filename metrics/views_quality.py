@@ -8,8 +8,6 @@ The rules are in ``metrics.quality_score``; these views parse input, call it and
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.db import transaction
@@ -18,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from metrics import quality_score
+from metrics.csv_export import csv_response
 from metrics.filter_form import bad_filters, filter_context
 from metrics.models import QualityWeights, ReleaseQualityScore
 from metrics.periods import InvalidFilters, parse_filters
@@ -66,29 +65,33 @@ class QualityPageView(RoleRequiredMixin, View):
         return render(request, "metrics/quality_page.html", context)
 
 
+CSV_CODES = ("tickets", "incidents", "kpi_breaches", "feedback")
+CSV_HEADER = (
+    "release",
+    "name",
+    "version",
+    "deployed_at",
+    "score",
+    *(f"{c}_deducted" for c in CSV_CODES),
+)
+
+
 def _csv(filters, rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = (
-        f'attachment; filename="quality-{filters.since}-{filters.until}.csv"'
-    )
-    writer = csv.writer(response)
-    codes = ["tickets", "incidents", "kpi_breaches", "feedback"]
-    writer.writerow(
-        ["release", "name", "version", "deployed_at", "score"] + [f"{c}_deducted" for c in codes]
-    )
-    for row in rows.iterator():
-        deducted = {c.get("code"): c.get("deducted", 0) for c in row.components}
-        writer.writerow(
-            [
+    """The per-release table, every page of it (``metrics.csv_export``)."""
+
+    def lines():
+        for row in rows.iterator():
+            deducted = {c.get("code"): c.get("deducted", 0) for c in row.components}
+            yield (
                 row.release.key,
                 row.release.name,
                 row.release.version,
-                row.deployed_at.isoformat(),
+                row.deployed_at,
                 row.score,
-                *[deducted.get(c, 0) for c in codes],
-            ]
-        )
-    return response
+                *(deducted.get(c, 0) for c in CSV_CODES),
+            )
+
+    return csv_response(f"quality-{filters.since}-{filters.until}.csv", CSV_HEADER, lines())
 
 
 class WeightsForm(forms.ModelForm):
