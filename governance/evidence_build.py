@@ -30,15 +30,19 @@ from governance.choices import EvidenceStatus
 from governance.models import EvidencePack
 
 
-def claim(pack_id: int) -> bool:
-    """Take the pack for this worker: queued, or running but abandoned (conditional update)."""
+def claim(pack_id: int, retake: bool = False) -> bool:
+    """Take the pack for this worker: queued, or running but abandoned (conditional update).
+
+    ``retake``: this message is a redelivery of the one whose worker died while building it
+    (``releasemgr.jobs.is_redelivery``), so a running pack is its own to take back at once
+    rather than after ``STALE_AFTER``."""
     now = timezone.now()
+    abandoned = Q(status=EvidenceStatus.RUNNING)
+    if not retake:
+        abandoned &= Q(started_at__lt=now - evidence.STALE_AFTER)
     taken = (
         EvidencePack.objects.filter(pk=pack_id)
-        .filter(
-            Q(status=EvidenceStatus.QUEUED)
-            | Q(status=EvidenceStatus.RUNNING, started_at__lt=now - evidence.STALE_AFTER)
-        )
+        .filter(Q(status=EvidenceStatus.QUEUED) | abandoned)
         .update(status=EvidenceStatus.RUNNING, started_at=now, progress=1, error="")
     )
     return taken == 1
@@ -124,9 +128,9 @@ def _report(pack, data, chain, built_at) -> bytes:
     return html.encode()
 
 
-def build_pack(pack_id: int) -> EvidencePack:
+def build_pack(pack_id: int, retake: bool = False) -> EvidencePack:
     """Build the pack if this worker can claim it; otherwise leave it to whoever has it."""
-    if not claim(pack_id):
+    if not claim(pack_id, retake=retake):
         return EvidencePack.objects.get(pk=pack_id)
     pack = EvidencePack.objects.select_related("release", "service", "requested_by").get(pk=pack_id)
     # The claim is a conditional update (no history row); this save records the move to running.

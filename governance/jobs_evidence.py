@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from governance.evidence_build import build_pack
-from releasemgr.jobs import recorded
+from releasemgr.jobs import is_redelivery, recorded
 
 JOB_NAME = "build_evidence_pack"
 
@@ -17,7 +17,8 @@ def build_evidence_pack(pack_id: int) -> str:
     """
 
     def run():
-        pack = build_pack(pack_id)
+        # A redelivered message (its worker died mid-build) takes its running pack back.
+        pack = build_pack(pack_id, retake=is_redelivery())
         return f"pack {pack.pk} {pack.status} {pack.progress}%"
 
     return recorded(JOB_NAME)(run)()

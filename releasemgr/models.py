@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from releasemgr.rates import validate_rate
+
 
 class HistoryViaBase(models.Model):
     """Extra column on every history row: which API token made the change, if any."""
@@ -73,6 +75,12 @@ class ApiToken(BaseModel):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text="Requests allowed for this token, e.g. 6000/hour; blank for API_RATE_LIMIT.",
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -125,9 +133,21 @@ class JobRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     detail = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # Set for runs sent by beat (releasemgr.jobs): one run per job and period, however many
+    # beat schedulers sent it. Null for runs started by hand or by a request.
+    period_start = models.DateTimeField(null=True, blank=True)
+    # The Celery message this run belongs to: a redelivery (worker died) or a retry of the same
+    # message takes this row over and counts one more attempt.
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    attempt = models.PositiveIntegerField(default=1)
+    hostname = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "period_start"], name="unique_job_run_period")
+        ]
+        indexes = [models.Index(fields=["name", "-started_at"], name="job_run_name_started")]
 
     def __str__(self):
         return f"{self.name} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
@@ -159,4 +179,6 @@ class Notification(models.Model):
         return self.message[:80]
 
 
+from releasemgr import models_notify  # noqa: E402, F401
 from releasemgr.idempotency_models import IdempotentRequest  # noqa: E402, F401
+from releasemgr.models_harden import LoginAttempt, UserSession  # noqa: E402, F401
