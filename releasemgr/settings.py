@@ -5,15 +5,12 @@ Embedded defaults (``make run``): SQLite under ``var/`` and Celery on the
 PostgreSQL / Redis. ``DJANGO_ENV=production`` turns on the hardened settings.
 """
 
-import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from releasemgr.env import env_bool, env_int, env_list, env_str
-from releasemgr.rates import env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("RELEASEMGR_VAR_DIR", str(BASE_DIR / "var")))
@@ -49,10 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: request id, timing, Prometheus counts and the request log line.
-    "releasemgr.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "releasemgr.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,7 +54,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "releasemgr.security.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -148,7 +141,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "releasemgr.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["releasemgr.security.ApiRateThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -373,37 +365,6 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 60)
 
-# --- Notifications and outbound webhooks (issue 8) ---
-# Email: the console backend by default (make run prints mails); SMTP in production, e.g.
-# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend EMAIL_HOST=smtp.example.com.
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "releasemgr@localhost")
-# Links in mails and chat posts are made absolute with this.
-NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-# Email, chat and webhook deliveries: attempts before a delivery is marked failed, and the
-# exponential backoff between them (base * 2**(attempt-1), capped).
-DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6)
-DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)
-DELIVERY_BACKOFF_MAX_SECONDS = env_int("DELIVERY_BACKOFF_MAX_SECONDS", 3600)
-# A delivery claimed by a worker that died is handed back after this long.
-DELIVERY_CLAIM_TIMEOUT_SECONDS = env_int("DELIVERY_CLAIM_TIMEOUT_SECONDS", 600)
-WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
-# Optional SSRF guard: when set, webhook and chat URLs must point at one of these hosts
-# (exact names, or ".example.com" for a domain and its subdomains).
-WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
-DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 60)
-CELERY_BEAT_SCHEDULE["notify-delivery-sweep"] = {
-    "task": "releasemgr.tasks_notify.sweep_deliveries_task",
-    "schedule": DELIVERY_SWEEP_SECONDS,
-    "options": {"expires": DELIVERY_SWEEP_SECONDS},
-}
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -422,67 +383,6 @@ LOGGING = {
     },
 }
 
-# --- Limits and hardening (issue 8) ---
-# API rate limit per token (or per signed-in user on session calls), "<count>/<s|min|hour|day>"
-# or "off"; a token's own ApiToken.rate_limit overrides it. Counted in the shared cache below.
-API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
-API_RATE_LIMIT_CACHE = "default"
-# Every process must see the same counters: Redis when REDIS_URL is set, else the database
-# cache (its table is made by `manage.py createcachetable`, run by `make migrate`; the test
-# runner makes it in the test database). Never the per-process LocMemCache.
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "releasemgr_cache",
-        }
-    }
-# Web sign-in lock-out (releasemgr.security.login_lockout): this many failures for one username
-# within the window lock it for LOGIN_LOCKOUT_SECONDS. Per-IP counting is off by default: behind
-# a proxy REMOTE_ADDR is the proxy, and one noisy client would lock everybody out.
-LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
-LOGIN_LOCKOUT_IP_FAILURES = env_int("LOGIN_LOCKOUT_IP_FAILURES", 0)
-# Sessions: ended after this long without a request, and this long after sign-in whatever
-# happens; filed under their user so deactivating a user ends them all (releasemgr.security).
-SESSION_ENGINE = "releasemgr.security"
-SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
-SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)
-SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-# Security headers in every mode, not only production.
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-PERMISSIONS_POLICY = env_str(
-    "PERMISSIONS_POLICY",
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=()",
-)
-# Content-Security-Policy (releasemgr.security.SecurityHeadersMiddleware); {nonce} is the
-# request's nonce (templates: nonce="{{ request.csp_nonce }}"). Style attributes stay allowed:
-# they cannot run script, and the templates use them for widths and colours.
-CSP_DIRECTIVES = {
-    "default-src": "'self'",
-    "script-src": "'self' {nonce}",
-    "style-src": "'self' {nonce}",
-    "style-src-attr": "'unsafe-inline'",
-    "img-src": "'self' data:",
-    "font-src": "'self'",
-    "connect-src": "'self'",
-    "object-src": "'none'",
-    "base-uri": "'self'",
-    "frame-ancestors": "'none'",
-}
-CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
-
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -495,33 +395,3 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
     SESSION_COOKIE_HTTPONLY = True
-
-# --- Health, metrics and structured logs (issue 8) ---
-# LOG_FORMAT=plain (make run) or json (production: one JSON object per line with time, level,
-# logger, message, request_id, user, route, method, status, duration_ms; releasemgr.logging).
-# Both formats carry the request id and the Celery task, and both are redacted.
-LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
-if LOG_FORMAT not in ("plain", "json"):
-    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format (use plain or json)")
-LOGGING["formatters"] = {
-    "plain": {"()": "releasemgr.logging.PlainFormatter"},
-    "json": {"()": "releasemgr.logging.JsonFormatter"},
-}
-LOGGING["filters"]["context"] = {"()": "releasemgr.logging.RequestContextFilter"}
-LOGGING["filters"]["quiet_probes"] = {"()": "releasemgr.logging.QuietProbesFilter"}
-LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
-LOGGING["handlers"]["console"]["filters"] = ["context", "redact"]
-LOGGING["loggers"]["django.server"]["filters"] = ["quiet_probes"]
-# /metrics (Prometheus): a bearer token, or a client address (REMOTE_ADDR; addresses or CIDR
-# networks) in the allow-list. Behind a proxy every client has the proxy's address: use the token.
-METRICS_TOKEN = env_str("METRICS_TOKEN", "")
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
-for _entry in METRICS_ALLOWED_IPS:
-    try:
-        ipaddress.ip_network(_entry, strict=False)
-    except ValueError as _exc:
-        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address") from _exc
-# /readyz gives up on the broker after this long (Redis connect and PING).
-READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
-# Load balancers and Prometheus may probe over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
