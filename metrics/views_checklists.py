@@ -11,12 +11,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from metrics import checklist_refinement, checklists
+from metrics.csv_export import csv_response
 from metrics.forms_postmortems import AcceptForm
 from metrics.models.checklists import ChecklistRunItem, ChecklistTemplate
 from metrics.periods import InvalidFilters, parse_filters
 from releasemgr.decisions import DomainError
 from releasemgr.web import RoleRequiredMixin, history_rows, paginate
 from releases.models import Deployment
+
+CHECKLIST_CSV_HEADER = ("name", "slug", "scope", "current_version", "runs", "updated")
 
 
 class ChecklistListView(RoleRequiredMixin, View):
@@ -26,6 +29,9 @@ class ChecklistListView(RoleRequiredMixin, View):
         qs = ChecklistTemplate.objects.annotate(
             current=Max("versions__number"), runs=Count("versions__runs", distinct=True)
         ).order_by("name")
+        if request.GET.get("format") == "csv":
+            rows = ((t.name, t.slug, t.scope, t.current, t.runs, t.updated) for t in qs.iterator())
+            return csv_response("checklists.csv", CHECKLIST_CSV_HEADER, rows)
         return render(request, "metrics/checklist_list.html", {"page": paginate(request, qs, 25)})
 
 

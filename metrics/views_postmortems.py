@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views import View
 
 from metrics import postmortems
+from metrics.csv_export import csv_response
 from metrics.filtersets_postmortems import PostMortemFilterSet
 from metrics.forms_postmortems import (
     ActionForm,
@@ -43,9 +44,15 @@ class PostMortemListView(RoleRequiredMixin, View):
             .order_by("-created", "-pk"),
         )
         valid = filterset.is_valid() if filterset.is_bound else True
+        if valid and request.GET.get("format") == "csv":
+            return postmortems_csv(filterset.qs)
         page = paginate(request, filterset.qs if valid else PostMortem.objects.none(), 25)
+        csv_query = request.GET.copy()
+        csv_query.pop("page", None)
+        csv_query["format"] = "csv"
         context = {
             "page": page,
+            "csv_query": csv_query.urlencode(),
             "filter_form": style_filter_form(filterset.form),
             "filter_errors": filterset.errors if filterset.is_bound else {},
             "can_add": request.user.has_perm(postmortems.WRITE_PERMISSION),
@@ -53,6 +60,40 @@ class PostMortemListView(RoleRequiredMixin, View):
         return render(
             request, "metrics/postmortem_list.html", context, status=200 if valid else 400
         )
+
+
+POSTMORTEM_CSV_HEADER = (
+    "post_mortem",
+    "title",
+    "release",
+    "incident",
+    "incident_severity",
+    "status",
+    "facilitator",
+    "factors",
+    "open_actions",
+    "created",
+)
+
+
+def postmortems_csv(queryset):
+    """The list's rows for its filters, every page (``metrics.csv_export``)."""
+    rows = (
+        (
+            f"PM-{pm.pk}",
+            pm.title,
+            pm.release.key if pm.release else None,
+            f"INC-{pm.incident.pk}" if pm.incident else None,
+            pm.incident.severity if pm.incident else None,
+            pm.status,
+            pm.facilitator.username if pm.facilitator else None,
+            pm.factor_count,
+            pm.open_actions,
+            pm.created,
+        )
+        for pm in queryset.iterator()
+    )
+    return csv_response("post-mortems.csv", POSTMORTEM_CSV_HEADER, rows)
 
 
 def _subject(request):

@@ -17,9 +17,9 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from metrics import rollups
+from metrics import checklists, postmortems, rollups
 from metrics.csv_export import cell, csv_response
-from metrics.models import DeploymentRecord, ReleaseQualityScore
+from metrics.models import DeploymentRecord, Incident, ReleaseQualityScore
 from tests.factories import ReleaseFactory
 from tests.metrics.dora_history import SINCE, UNTIL, at, build, record
 
@@ -27,6 +27,8 @@ pytestmark = pytest.mark.django_db
 DELIVERY = reverse("metrics_delivery")
 DASHBOARD = reverse("metrics_dashboard")
 QUALITY = reverse("metrics_quality")
+POSTMORTEMS = reverse("postmortem_list")
+CHECKLISTS = reverse("checklist_list")
 PERIOD = {"since": SINCE, "until": UNTIL}
 PAYMENTS = {**PERIOD, "team": "payments"}
 
@@ -576,3 +578,114 @@ def test_every_csv_timestamp_is_utc_iso(client, dave, history):
     )
     for line in rows[1:]:
         assert datetime.fromisoformat(line[7]).utcoffset() == timedelta(0)
+
+
+# --- post-mortems and checklists (/metrics/post-mortems/, /metrics/checklists/) ---------------
+
+
+def _postmortem(alice, service, title, severity="high"):
+    incident = Incident(title=title, service=service, severity=severity, started_at=at("03-05"))
+    incident.save_with_reason("test")
+    return postmortems.create_postmortem(alice, title, incident=incident)
+
+
+@pytest.fixture
+def reviews(alice, history):
+    checkout = _postmortem(alice, history["pay"], "Checkout outage", "critical")
+    postmortems.add_factor(alice, checkout, "process", "No canary for the payment path", [])
+    search = _postmortem(alice, history["search"], "+Search down")  # formula-like title
+    postmortems.set_status(alice, search, "in_review")
+    return {"checkout": checkout, "search": search}
+
+
+def test_post_mortem_csv_is_the_list_for_its_filters(client, alice, reviews):
+    client.force_login(alice)
+    page = client.get(POSTMORTEMS, {"team": "payments"})
+    shown = tables(page)["postmortem-table"][1:]
+    href = link(page, "csv-postmortems")
+    assert "team=payments" in href and "format=csv" in href
+    rows = list(csv.reader(io.StringIO(follow(client, POSTMORTEMS, href).content.decode())))
+    assert rows[0] == [
+        "post_mortem",
+        "title",
+        "release",
+        "incident",
+        "incident_severity",
+        "status",
+        "facilitator",
+        "factors",
+        "open_actions",
+        "created",
+    ]
+    pm = reviews["checkout"]
+    assert [line[0] for line in rows[1:]] == [cells[0].split(":")[0] for cells in shown]
+    assert rows[1:] == [
+        [
+            f"PM-{pm.pk}",
+            "Checkout outage",
+            "",
+            f"INC-{pm.incident.pk}",
+            "critical",
+            pm.status,
+            pm.facilitator.username if pm.facilitator else "",
+            "1",
+            "0",
+            pm.created.isoformat(),
+        ]
+    ]
+    everyone = download(client, POSTMORTEMS, {"format": "csv"})
+    assert sorted(line[1] for line in everyone[1:]) == ["'+Search down", "Checkout outage"]
+    in_review = download(client, POSTMORTEMS, {"status": "in_review", "format": "csv"})
+    assert [line[1] for line in in_review[1:]] == ["'+Search down"]
+
+
+def test_post_mortem_csv_refusals_and_permission(client, alice, nobody, reviews):
+    client.force_login(alice)
+    bad = client.get(POSTMORTEMS, {"since": "2026-05-01", "until": "2026-04-01", "format": "csv"})
+    assert bad.status_code == 400
+    assert "Content-Disposition" not in bad
+    assert "end of the period must be after its start" in bad.content.decode()
+    unknown = client.get(POSTMORTEMS, {"team": "ghosts", "format": "csv"})
+    assert unknown.status_code == 400 and "Content-Disposition" not in unknown
+    client.force_login(nobody)
+    refused = client.get(POSTMORTEMS, {"format": "csv"})
+    assert refused.status_code == 403 and "Content-Disposition" not in refused
+
+
+def test_post_mortem_csv_queries_do_not_grow(
+    client, alice, history, reviews, django_assert_max_num_queries
+):
+    client.force_login(alice)
+    with django_assert_max_num_queries(12) as few:
+        download(client, POSTMORTEMS, {"format": "csv"})
+    for n in range(15):
+        _postmortem(alice, history["pay"], f"PM {n}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        rows = download(client, POSTMORTEMS, {"format": "csv"})
+    assert len(rows) == 1 + 2 + 15
+
+
+def test_checklist_csv_is_the_list(client, alice, nobody, django_assert_max_num_queries):
+    items = [{"key": "smoke", "text": "Smoke tests green"}]
+    checklists.create_template(alice, "Production deployment", "prod", "production", items)
+    client.force_login(alice)
+    page = client.get(CHECKLISTS)
+    shown = tables(page)["checklist-table"][1:]
+    with django_assert_max_num_queries(10) as few:
+        rows = list(
+            csv.reader(
+                io.StringIO(
+                    follow(client, CHECKLISTS, link(page, "csv-checklists")).content.decode()
+                )
+            )
+        )
+    assert rows[0] == ["name", "slug", "scope", "current_version", "runs", "updated"]
+    assert [line[:3] for line in rows[1:]] == [["Production deployment", "prod", "production"]]
+    assert rows[1][3:5] == ["1", "0"]
+    assert shown[0][0] == "Production deployment prod"
+    for n in range(5):
+        checklists.create_template(alice, f"Checklist {n}", f"c{n}", "production", items)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(download(client, CHECKLISTS, {"format": "csv"})) == 1 + 6
+    client.force_login(nobody)
+    assert client.get(CHECKLISTS, {"format": "csv"}).status_code == 403
