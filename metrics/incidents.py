@@ -24,7 +24,7 @@ from metrics.models.incidents import (
     IncidentStatus,
     RecoveryChoice,
 )
-from releasemgr import notifications
+from releasemgr import notifications, webhooks
 from releasemgr.decisions import (  # noqa: F401
     DomainError,
     IllegalTransition,
@@ -164,6 +164,8 @@ def report_incident(
                     return _repeated(existing, incident), False
             incident.save_with_reason(f"reported ({found.method} attribution)", user=user)
             _notify_owners(incident)
+            if incident.release_id:
+                webhooks.emit(webhooks.INCIDENT_ATTRIBUTED, webhooks.incident_payload(incident))
     except IntegrityError:
         # A concurrent report with the same external id won the unique constraint.
         existing = Incident.objects.filter(external_id=external_id).first() if external_id else None

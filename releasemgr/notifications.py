@@ -2,18 +2,25 @@
 
 Sending is idempotent: a notification is unique per (user, ``dedupe_key``),
 so a job that runs twice, or on two workers at once, tells each person once.
+
+Channels: the row itself is the in-app message (the bell, the list). Once it commits, its
+email and chat deliveries are planned from the person's preferences (``releasemgr.channels``)
+and sent by Celery tasks with retries.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from releasemgr.models import Notification
+from releasemgr.models_notify import Channel, ChatWebhook, NotificationPreference
 
 KEY_LENGTH = Notification._meta.get_field("dedupe_key").max_length
 LINK_LENGTH = Notification._meta.get_field("link").max_length
@@ -27,6 +34,117 @@ def _key(dedupe_key: str) -> str:
     return f"{dedupe_key[: KEY_LENGTH - 66]}~{digest}"
 
 
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    # Addressed to the person (their release, their action): email is on by default.
+    personal: bool = True
+
+
+# Every kind the code sends; the preferences page lists these. An unknown kind is broadcast-like.
+KINDS: dict[str, Kind] = {
+    "release_blocked": Kind("Planned deployment blocked"),
+    "window_opened": Kind("Freeze in force", personal=False),
+    "window_closed": Kind("Freeze lifted", personal=False),
+    "patch_overdue": Kind("Security patch overdue"),
+    "patch_at_risk": Kind("Security patch at risk"),
+    "smoke_test_failed": Kind("Smoke test failed"),
+    "deployment_partially_failed": Kind("Deployment partially failed"),
+    "incident": Kind("Incident attributed to a release"),
+    "kpi_alert": Kind("KPI alert during stabilisation"),
+    "stabilisation_closed": Kind("Stabilisation window closed", personal=False),
+    "known_errors_deployed": Kind("Known errors shipped to production", personal=False),
+    "defect_escalated": Kind("Late defect escalated"),
+    "risk_accepted": Kind("Residual risk accepted"),
+    "release_delayed": Kind("Release delayed"),
+    "retrospective_overdue": Kind("Emergency change retrospective overdue"),
+    "postmortem_action_overdue": Kind("Post-mortem action overdue"),
+    "vendor_late": Kind("Vendor deliverable late"),
+    "deadline_missed": Kind("Deadline missed"),
+    "compliance_deadline_missed": Kind("Compliance deadline missed"),
+}
+
+
+def default_channels(kind: str, hooks: Iterable[ChatWebhook] | None = None) -> dict[str, bool]:
+    """Without a preference: in-app always; email when the kind is addressed to the person;
+    chat when an active chat webhook takes this kind."""
+    if hooks is None:
+        hooks = ChatWebhook.objects.filter(active=True)
+    spec = KINDS.get(kind)
+    return {
+        Channel.IN_APP: True,
+        Channel.EMAIL: bool(spec and spec.personal),
+        Channel.CHAT: any(h.covers(kind) for h in hooks),
+    }
+
+
+def preferences(user) -> list[dict]:
+    """Each kind with the channels this person gets it on (their choice or the default)."""
+    hooks = list(ChatWebhook.objects.filter(active=True))
+    stored = {p.kind: p for p in NotificationPreference.objects.filter(user=user)}
+    kinds = list(KINDS) + sorted(k for k in stored if k not in KINDS)
+    rows = []
+    for kind in kinds:
+        pref = stored.get(kind)
+        default = default_channels(kind, hooks)
+        chosen = (
+            {Channel.IN_APP: pref.in_app, Channel.EMAIL: pref.email, Channel.CHAT: pref.chat}
+            if pref
+            else default
+        )
+        rows.append(
+            {
+                "kind": kind,
+                "label": KINDS[kind].label if kind in KINDS else kind,
+                "channels": chosen,
+                "customised": pref is not None,
+                "chat_available": any(h.covers(kind) for h in hooks),
+            }
+        )
+    return rows
+
+
+def save_preferences(user, chosen: dict[str, set[str]]) -> int:
+    """Store ``{kind: {channels}}`` for the kinds whose choice differs from what is stored (or
+    from the default, for kinds without a row); returns how many rows changed. Unknown kinds or
+    channels are refused with ValueError before anything is written."""
+    unknown = [k for k in chosen if k not in KINDS]
+    bad = sorted({c for cs in chosen.values() for c in cs} - set(Channel.values))
+    if unknown or bad:
+        raise ValueError(
+            "Unknown notification kind(s) or channel(s): " + ", ".join(unknown + bad) + "."
+        )
+    hooks = list(ChatWebhook.objects.filter(active=True))
+    stored = {p.kind: p for p in NotificationPreference.objects.filter(user=user)}
+    changed = 0
+    with transaction.atomic():
+        for kind, channels in chosen.items():
+            values = {c: c in channels for c in Channel.values}
+            pref = stored.get(kind)
+            current = (
+                {Channel.IN_APP: pref.in_app, Channel.EMAIL: pref.email, Channel.CHAT: pref.chat}
+                if pref
+                else default_channels(kind, hooks)
+            )
+            if current == values:
+                continue
+            pref = pref or NotificationPreference(user=user, kind=kind)
+            pref.in_app = values[Channel.IN_APP]
+            pref.email = values[Channel.EMAIL]
+            pref.chat = values[Channel.CHAT]
+            pref.save_with_reason("notification settings changed", user=user)
+            changed += 1
+    return changed
+
+
+def _deliver_after_commit(notification_filter: Q) -> None:
+    """Email and chat deliveries are planned once the notification is committed (never for a
+    notification whose transaction rolled back)."""
+    from releasemgr import channels
+
+    transaction.on_commit(partial(channels.plan, notification_filter), robust=True)
+
+
 def notify(user, kind: str, message: str, link: str = "", dedupe_key: str = ""):
     """Notify ``user`` once per ``dedupe_key``; returns (notification, created).
 
@@ -36,9 +154,14 @@ def notify(user, kind: str, message: str, link: str = "", dedupe_key: str = ""):
     defaults = {"kind": kind, "message": message, "link": link[:LINK_LENGTH]}
     try:
         # get_or_create retries the get when a concurrent insert wins the unique constraint.
-        return Notification.objects.get_or_create(user=user, dedupe_key=key, defaults=defaults)
+        notification, created = Notification.objects.get_or_create(
+            user=user, dedupe_key=key, defaults=defaults
+        )
     except IntegrityError:  # pragma: no cover - race lost after get_or_create's own retry
         return Notification.objects.get(user=user, dedupe_key=key), False
+    if created:
+        _deliver_after_commit(Q(pk=notification.pk))
+    return notification, created
 
 
 def notify_many(users: Iterable, kind: str, message: str, link: str = "", dedupe_key: str = ""):
@@ -65,6 +188,7 @@ def notify_many(users: Iterable, kind: str, message: str, link: str = "", dedupe
     if new:
         with transaction.atomic():
             Notification.objects.bulk_create(new, ignore_conflicts=True)
+        _deliver_after_commit(Q(user_id__in=[n.user_id for n in new], dedupe_key=key))
     return len(new)
 
 

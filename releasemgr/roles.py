@@ -233,6 +233,13 @@ _grant([RELEASE_MANAGER], "change:metrics.releasequalityscore")
 _grant(
     [RELEASE_MANAGER], "codename:releases.decide_partial_failure", "codename:releases.override_halt"
 )
+# --- notifications and outbound webhooks (issue 8) ---
+# Chat webhooks, webhook subscriptions and the deliveries page (retry/redeliver): release managers.
+_grant(
+    [RELEASE_MANAGER],
+    *_crud("releasemgr.chatwebhook", "releasemgr.webhooksubscription"),
+    "codename:releasemgr.retry_delivery",
+)
 
 for _role, _specs in STABILISATION_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_specs]

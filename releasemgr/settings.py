@@ -365,6 +365,37 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 RELEASE_KEY_PREFIX = env_str("RELEASE_KEY_PREFIX", "REL")
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 60)
 
+# --- Notifications and outbound webhooks (issue 8) ---
+# Email: the console backend by default (make run prints mails); SMTP in production, e.g.
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend EMAIL_HOST=smtp.example.com.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "releasemgr@localhost")
+# Links in mails and chat posts are made absolute with this.
+NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Email, chat and webhook deliveries: attempts before a delivery is marked failed, and the
+# exponential backoff between them (base * 2**(attempt-1), capped).
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6)
+DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)
+DELIVERY_BACKOFF_MAX_SECONDS = env_int("DELIVERY_BACKOFF_MAX_SECONDS", 3600)
+# A delivery claimed by a worker that died is handed back after this long.
+DELIVERY_CLAIM_TIMEOUT_SECONDS = env_int("DELIVERY_CLAIM_TIMEOUT_SECONDS", 600)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Optional SSRF guard: when set, webhook and chat URLs must point at one of these hosts
+# (exact names, or ".example.com" for a domain and its subdomains).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["notify-delivery-sweep"] = {
+    "task": "releasemgr.tasks_notify.sweep_deliveries_task",
+    "schedule": DELIVERY_SWEEP_SECONDS,
+    "options": {"expires": DELIVERY_SWEEP_SECONDS},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

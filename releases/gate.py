@@ -19,6 +19,7 @@ from django.utils import timezone
 from governance import decision_log, sod
 from governance.defects import check_open_defects
 from governance.policy import approval_status
+from releasemgr import webhooks
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
 from releases.dr import check_dr_validation
@@ -258,6 +259,12 @@ def record(
         result, user=user, environment=environment, service=service, version=version, region=region
     )
     sod.record_gate_refusal(result, user)
+    webhooks.emit(
+        webhooks.GATE_ANSWERED,
+        webhooks.gate_payload(
+            result, environment=environment, service=service, version=version, region=region
+        ),
+    )
     return result.record
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from governance import change_types, decision_log, policy, risk, sod
 from governance.choices import DecisionKind
 from governance.models import Approval, ApprovalDecision
+from releasemgr import webhooks
 from releasemgr.decisions import (
     DomainError,
     IllegalTransition,
@@ -117,6 +118,10 @@ def _move(release: Release, transition: Transition, user, comment: str = "") -> 
     if comment:
         reason += f" — {comment}"
     release.save_with_reason(reason[:100], user=user)
+    webhooks.emit(
+        webhooks.RELEASE_STATE_CHANGED,
+        webhooks.release_payload(release, previous, transition.name, user, comment),
+    )
 
 
 def available_actions(release: Release, user) -> list[Transition]:
@@ -481,6 +486,9 @@ def record_event(
             from metrics.history import record_deployment
 
             record_deployment(dep)  # the delivery history the metrics count
+            webhooks.emit(
+                webhooks.DEPLOYMENT_FINISHED, webhooks.deployment_payload(dep, locked_release)
+            )
             if dep.environment.is_production:
                 if final == DeploymentStatus.SUCCEEDED:
                     _move(

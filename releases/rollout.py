@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import decision_log
+from releasemgr import webhooks
 from releasemgr.decisions import DomainError, IllegalTransition, Reason, require_permission
 from releasemgr.notifications import notify_many
 from releasemgr.redaction import redact
@@ -390,6 +391,9 @@ def _set_partial(deployment: Deployment, targets, user) -> None:
         f"{deployment.environment.name} partially failed: {', '.join(failed)} failed.",
         f"partial:{deployment.pk}:{deployment.history.count()}",
     )
+    webhooks.emit(
+        webhooks.DEPLOYMENT_FINISHED, webhooks.deployment_payload(deployment, deployment.release)
+    )
 
 
 def _final(deployment: Deployment, final: str, user) -> str:
@@ -467,6 +471,10 @@ def _smoke(deployment: Deployment, event: DeploymentEvent, user) -> None:
                 actor=user,
             )
             text = f"Deployment #{deployment.pk} of {where} halted: smoke test '{test}' failed."
+            webhooks.emit(
+                webhooks.DEPLOYMENT_FINISHED,
+                webhooks.deployment_payload(deployment, deployment.release),
+            )
         else:
             text = (
                 f"Smoke test '{test}' failed for {where} (deployment #{deployment.pk}); the "
@@ -651,6 +659,7 @@ def rollback_succeeded(deployment: Deployment, user, reason: str = "") -> Deploy
         dep.finished_at = timezone.now()
         dep.save_with_reason("succeeded targets rolled back", user=user)
         _record_history(dep)
+        webhooks.emit(webhooks.DEPLOYMENT_FINISHED, webhooks.deployment_payload(dep, release))
         names = sorted(t.name for t in succeeded)
         _record(
             dep,

@@ -15,6 +15,7 @@ from metrics.api import postmortems as metrics_postmortems
 from metrics.api import quality as metrics_quality
 from metrics.api import runbooks as metrics_runbooks
 from metrics.api import tickets as metrics_tickets
+from releasemgr.api import webhooks as api_webhooks
 from releasemgr.api.exceptions import api_not_found
 from releases.api import interfaces as release_interfaces
 from releases.api import packaging as release_packaging
@@ -59,7 +60,7 @@ METRICS_AREAS = [
     metrics_history,
     metrics_frequency_incidents,
 ]
-ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS
+ALL_AREAS = SCHEDULING_AREAS + GOVERNANCE_AREAS + RELEASE_AREAS + METRICS_AREAS + [api_webhooks]
 
 router = DefaultRouter()
 router.register("teams", rv.TeamViewSet)
