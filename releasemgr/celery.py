@@ -9,7 +9,6 @@ app = Celery("releasemgr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["releasemgr"], related_name="tasks_notify")
-app.autodiscover_tasks(["releasemgr"], related_name="tasks_notify")
 
 
 @beat_init.connect
