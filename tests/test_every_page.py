@@ -423,6 +423,8 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
         "DailyRollup": "derived figures, rebuilt from the history by metrics.rollups",
         "RollupDay": "the rollup job's per-day lock and dirty marker",
+        "NotificationDelivery": "an attempt log of one email/chat delivery (status, attempts)",
+        "WebhookDelivery": "an attempt log of one webhook POST (request, response, attempts)",
     }
     missing = []
     for app in ("releasemgr", "releases", "scheduling", "governance", "metrics"):
