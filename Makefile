@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check migrate demo worker bench clean
+.PHONY: run test install lint check migrate demo worker bench clean backup restore
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: install
 	@bash scripts/ensure_chromium.sh
 	$(MAKE) --no-print-directory lint check
 	$(PY) -m pytest
+
+# PostgreSQL (DATABASE_URL) backup and restore; see docs/operations.md.
+backup: install
+	@$(PY) manage.py backup_db
+
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/releasemgr-<timestamp>.dump" >&2; exit 2; }
+	$(PY) manage.py restore_db "$(FILE)"
 
 bench: migrate
 	$(PY) tests/bench/run.py

@@ -4,6 +4,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from releasemgr import views_jobs
+
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg")),
     path("admin/", admin.site.urls),
@@ -12,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("", include("releasemgr.web_urls")),
     path("", include("releasemgr.urls_notifications")),
+    path("jobs/", views_jobs.JobRunListView.as_view(), name="job_run_list"),
     path("catalog/", include("releases.catalog_urls")),
     path("", include("scheduling.urls")),
     path("governance/", include("governance.urls")),

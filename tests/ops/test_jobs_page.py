@@ -1,0 +1,127 @@
+"""The Jobs page: release managers and administrators see every job's latest run and the run
+history with failures' errors, filtered and paginated in a bounded number of queries; other
+roles are refused; bad filters are a clear 400."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from releasemgr.models import JobRun
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("job_run_list")
+
+
+def _runs(n_jobs=3, per_job=4):
+    now = timezone.now()
+    for j in range(n_jobs):
+        for i in range(per_job):
+            failed = i == 0
+            JobRun.objects.create(
+                name=f"job_{j}",
+                status=JobRun.Status.FAILED if failed else JobRun.Status.SUCCEEDED,
+                started_at=now - timedelta(minutes=10 * i + j),
+                finished_at=now - timedelta(minutes=10 * i + j) + timedelta(seconds=3),
+                error=f"Traceback ...\nValueError: job_{j} broke" if failed else "",
+                detail="" if failed else f"{i} things done",
+                attempt=2 if failed else 1,
+                hostname="worker-1@box",
+            )
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "/login" in response["Location"]
+
+
+@pytest.mark.parametrize("persona", ["audrey", "dave", "bob", "carol", "nobody"])
+def test_other_roles_may_not_see_the_jobs_page(client, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(URL).status_code == 403
+
+
+def test_a_release_manager_sees_the_latest_run_of_each_job_and_failures_with_their_error(
+    client, alice
+):
+    _runs()
+    client.force_login(alice)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    summary = response.context["summary"]
+    assert [row["name"] for row in summary] == ["job_0", "job_1", "job_2"]
+    assert all(row["runs"] == 4 and row["failed"] == 1 for row in summary)
+    assert summary[0]["latest"].status == JobRun.Status.FAILED  # i == 0 is the newest
+    body = response.content.decode()
+    assert "ValueError: job_1 broke" in body
+    assert "worker-1@box" in body
+
+
+def test_an_administrator_sees_the_page_and_the_navbar_link(client):
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert f'href="{URL}"' in response.content.decode()
+
+
+def test_filters_by_job_and_status_and_since(client, alice):
+    _runs()
+    old = JobRun.objects.create(
+        name="job_1", status=JobRun.Status.FAILED, started_at=timezone.now() - timedelta(days=9)
+    )
+    client.force_login(alice)
+
+    failed = client.get(URL, {"job": "job_1", "status": "failed"}).context["page_obj"]
+    assert {run.name for run in failed} == {"job_1"}
+    assert {run.status for run in failed} == {"failed"}
+    assert old in list(failed)
+
+    since = (timezone.now() - timedelta(days=1)).date().isoformat()
+    recent = client.get(URL, {"job": "job_1", "status": "failed", "since": since})
+    assert old not in list(recent.context["page_obj"])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"status": "exploded"}, "Status must be one of running, succeeded, failed"),
+        ({"since": "yesterday"}, "is not a date (YYYY-MM-DD)"),
+        ({"job": "x" * 101}, "No job has a name that long"),
+    ],
+    ids=["status", "since", "job"],
+)
+def test_a_bad_filter_is_a_400_with_a_clear_message(client, alice, params, message):
+    _runs(1, 1)
+    client.force_login(alice)
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert JobRun.objects.count() == 1
+
+
+@pytest.mark.parametrize("size", [(2, 3), (8, 20)], ids=["small", "large"])
+def test_the_page_takes_a_bounded_number_of_queries(
+    client, alice, size, django_assert_max_num_queries
+):
+    _runs(*size)
+    client.force_login(alice)
+    client.get(URL)  # warm the session and permission caches
+    with django_assert_max_num_queries(12):
+        response = client.get(URL)
+    assert response.status_code == 200
+    assert len(response.context["page_obj"]) == min(50, size[0] * size[1])
+
+
+def test_pages_hold_fifty_runs(client, alice):
+    _runs(3, 20)
+    client.force_login(alice)
+    second = client.get(URL, {"page": 2})
+    assert len(second.context["page_obj"]) == 10
+    assert "Page 2 of 2" in second.content.decode()
