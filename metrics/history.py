@@ -597,6 +597,8 @@ class _Importer:
                 external_id__in=[p.caused_by for p in batch if p.caused_by]
             )
         }
+        # Causes recorded by an earlier file: known now, not one lookup per incident.
+        self.record_ids.update((r.external_id, r.pk) for r in records.values())
         # The attribution rule for those without a cause, in one statement per chunk.
         unnamed = [p for p in batch if not p.caused_by and p.external_id not in existing]
         picked = latest_production_records(
