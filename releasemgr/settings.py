@@ -5,10 +5,12 @@ Embedded defaults (``make run``): SQLite under ``var/`` and Celery on the
 PostgreSQL / Redis. ``DJANGO_ENV=production`` turns on the hardened settings.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from releasemgr.env import env_bool, env_int, env_list, env_str
 
@@ -46,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request id, timing, Prometheus counts and the request log line.
+    "releasemgr.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -426,3 +430,33 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
     SESSION_COOKIE_HTTPONLY = True
+
+# --- Health, metrics and structured logs (issue 8) ---
+# LOG_FORMAT=plain (make run) or json (production: one JSON object per line with time, level,
+# logger, message, request_id, user, route, method, status, duration_ms; releasemgr.logging).
+# Both formats carry the request id and the Celery task, and both are redacted.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format (use plain or json)")
+LOGGING["formatters"] = {
+    "plain": {"()": "releasemgr.logging.PlainFormatter"},
+    "json": {"()": "releasemgr.logging.JsonFormatter"},
+}
+LOGGING["filters"]["context"] = {"()": "releasemgr.logging.RequestContextFilter"}
+LOGGING["filters"]["quiet_probes"] = {"()": "releasemgr.logging.QuietProbesFilter"}
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+LOGGING["handlers"]["console"]["filters"] = ["context", "redact"]
+LOGGING["loggers"]["django.server"]["filters"] = ["quiet_probes"]
+# /metrics (Prometheus): a bearer token, or a client address (REMOTE_ADDR; addresses or CIDR
+# networks) in the allow-list. Behind a proxy every client has the proxy's address: use the token.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address") from _exc
+# /readyz gives up on the broker after this long (Redis connect and PING).
+READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
+# Load balancers and Prometheus may probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

@@ -4,9 +4,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from releasemgr import views_jobs
+from releasemgr import observability, views_jobs
 
 urlpatterns = [
+    # Probes and Prometheus (releasemgr.observability), without a trailing slash;
+    # "metrics/" with the slash is the app's metrics pages.
+    path("healthz", observability.healthz, name="healthz"),
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", observability.prometheus_metrics, name="prometheus_metrics"),
     path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("releasemgr.api.urls")),

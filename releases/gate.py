@@ -19,7 +19,7 @@ from django.utils import timezone
 from governance import decision_log, sod
 from governance.defects import check_open_defects
 from governance.policy import approval_status
-from releasemgr import webhooks
+from releasemgr import observability, webhooks
 from releasemgr.decisions import Decision, Reason
 from releases.choices import DeploymentStatus, GateStatus, ReleaseState
 from releases.dr import check_dr_validation
@@ -255,6 +255,7 @@ def record(
         retry_after=result.retry_after,
         purpose=purpose,
     )
+    observability.gate_answered(result.status)
     decision_log.record_gate_answer(
         result, user=user, environment=environment, service=service, version=version, region=region
     )
