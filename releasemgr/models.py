@@ -173,3 +173,4 @@ class Notification(models.Model):
 
 from releasemgr.idempotency_models import IdempotentRequest  # noqa: E402, F401
 from releasemgr import models_notify  # noqa: E402, F401
+from releasemgr.models_oidc import SSOIdentity  # noqa: E402, F401

@@ -460,3 +460,19 @@ for _entry in METRICS_ALLOWED_IPS:
 READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
 # Load balancers and Prometheus may probe over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- Single sign-on (issue 8) ---
+# OpenID Connect through mozilla-django-oidc, on when OIDC_RP_CLIENT_ID is set (see README
+# "Single sign-on (OIDC)"); releasemgr.sso_config reads and checks every OIDC_* variable.
+# Without it nothing changes: local accounts and the sign-in form only (make run).
+from releasemgr.sso_config import oidc_settings  # noqa: E402
+
+_OIDC = oidc_settings(os.environ)
+globals().update(_OIDC)  # OIDC_ENABLED, OIDC_RP_CLIENT_ID, OIDC_GROUP_ROLE_MAP, ...
+INSTALLED_APPS.append("mozilla_django_oidc")
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if _OIDC["OIDC_ENABLED"]:
+    AUTHENTICATION_BACKENDS.insert(0, "releasemgr.sso.OIDCBackend")
+    if not _OIDC["OIDC_ALLOW_LOCAL_LOGIN"]:
+        # Passwords no longer sign anybody in; the provider is the only way in.
+        AUTHENTICATION_BACKENDS.remove("django.contrib.auth.backends.ModelBackend")

@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("releasemgr.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    # Single sign-on (releasemgr.sso): 404 unless OIDC_RP_CLIENT_ID is set.
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("releasemgr.web_urls")),
     path("", include("releasemgr.urls_notifications")),
     path("jobs/", views_jobs.JobRunListView.as_view(), name="job_run_list"),
