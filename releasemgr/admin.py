@@ -2,6 +2,10 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from releasemgr.models import ApiToken, JobRun
+from releasemgr.security import AdminLoginForm
+
+# The admin's sign-in is locked out like the main one (releasemgr.security).
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(ApiToken)

@@ -107,8 +107,7 @@ def stamp_period(sender=None, headers=None, **kwargs):
 
 
 def _request():
-    # ``current_task`` is a proxy, never None itself: outside a task it proxies None.
-    task = current_task._get_current_object()
+    task = current_task
     if task is None:
         return None
     request = task.request

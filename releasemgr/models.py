@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from releasemgr.rates import validate_rate
+
 
 class HistoryViaBase(models.Model):
     """Extra column on every history row: which API token made the change, if any."""
@@ -72,6 +74,12 @@ class ApiToken(BaseModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text="Requests allowed for this token, e.g. 6000/hour; blank for API_RATE_LIMIT.",
     )
 
     objects = ApiTokenQuerySet.as_manager()
@@ -172,5 +180,6 @@ class Notification(models.Model):
 
 
 from releasemgr.idempotency_models import IdempotentRequest  # noqa: E402, F401
+from releasemgr.models_harden import LoginAttempt, UserSession  # noqa: E402, F401
 from releasemgr import models_notify  # noqa: E402, F401
 from releasemgr.models_oidc import SSOIdentity  # noqa: E402, F401

@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from releasemgr.env import env_bool, env_int, env_list, env_str
+from releasemgr.rates import env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("RELEASEMGR_VAR_DIR", str(BASE_DIR / "var")))
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     # First: request id, timing, Prometheus counts and the request log line.
     "releasemgr.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "releasemgr.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "releasemgr.security.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -145,6 +148,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "releasemgr.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["releasemgr.security.ApiRateThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -417,6 +421,67 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Limits and hardening (issue 8) ---
+# API rate limit per token (or per signed-in user on session calls), "<count>/<s|min|hour|day>"
+# or "off"; a token's own ApiToken.rate_limit overrides it. Counted in the shared cache below.
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
+API_RATE_LIMIT_CACHE = "default"
+# Every process must see the same counters: Redis when REDIS_URL is set, else the database
+# cache (its table is made by `manage.py createcachetable`, run by `make migrate`; the test
+# runner makes it in the test database). Never the per-process LocMemCache.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "releasemgr_cache",
+        }
+    }
+# Web sign-in lock-out (releasemgr.security.login_lockout): this many failures for one username
+# within the window lock it for LOGIN_LOCKOUT_SECONDS. Per-IP counting is off by default: behind
+# a proxy REMOTE_ADDR is the proxy, and one noisy client would lock everybody out.
+LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+LOGIN_LOCKOUT_IP_FAILURES = env_int("LOGIN_LOCKOUT_IP_FAILURES", 0)
+# Sessions: ended after this long without a request, and this long after sign-in whatever
+# happens; filed under their user so deactivating a user ends them all (releasemgr.security).
+SESSION_ENGINE = "releasemgr.security"
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Security headers in every mode, not only production.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()",
+)
+# Content-Security-Policy (releasemgr.security.SecurityHeadersMiddleware); {nonce} is the
+# request's nonce (templates: nonce="{{ request.csp_nonce }}"). Style attributes stay allowed:
+# they cannot run script, and the templates use them for widths and colours.
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self' {nonce}",
+    "style-src": "'self' {nonce}",
+    "style-src-attr": "'unsafe-inline'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+}
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

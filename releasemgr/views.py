@@ -18,6 +18,7 @@ from django.views.generic import DeleteView, DetailView, ListView, View
 
 from releasemgr.forms import BootstrapFormMixin
 from releasemgr.models import ApiToken
+from releasemgr.security import LockoutFormMixin
 from releasemgr.web import RoleRequiredMixin, history_rows, paginate
 
 MANAGE_ALL_TOKENS = "releasemgr.manage_all_tokens"
@@ -160,8 +161,8 @@ class ConfirmDeleteView(RoleRequiredMixin, DeleteView):
 # --- signing in --------------------------------------------------------------------------
 
 
-class LoginForm(BootstrapFormMixin, AuthenticationForm):
-    pass
+class LoginForm(LockoutFormMixin, BootstrapFormMixin, AuthenticationForm):
+    """Refused while the username is locked out (releasemgr.security.login_lockout)."""
 
 
 class LoginView(auth_views.LoginView):

@@ -46,6 +46,13 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_api_rate_limit(settings):
+    # The suite's own API traffic is not rate limited, so query counts carry no throttle
+    # queries; tests/ops/test_rate_limits.py sets a limit where it tests one.
+    settings.API_RATE_LIMIT = "off"
+
+
 def make_user(username: str, *roles: str):
     user = UserFactory(username=username)
     if roles:

@@ -421,6 +421,8 @@ def test_every_domain_model_keeps_history_unless_it_is_an_append_only_record():
         "RunbookVersion": "a version of a runbook's text: a change is a new version",
         "ChecklistVersion": "a version of a checklist's items: a change is a new version",
         "IdempotentRequest": "the stored answer of a pipeline POST with an Idempotency-Key",
+        "LoginAttempt": "an append-only log of sign-in tries (the lock-out reads it)",
+        "UserSession": "a web session (Django's session row, filed under its user)",
         "DailyRollup": "derived figures, rebuilt from the history by metrics.rollups",
         "RollupDay": "the rollup job's per-day lock and dirty marker",
         "NotificationDelivery": "an attempt log of one email/chat delivery (status, attempts)",

@@ -56,6 +56,16 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    if isinstance(exc, exceptions.Throttled):
+        # Retry-After is set by DRF from exc.wait (releasemgr.security.ApiRateThrottle).
+        response = drf_exception_handler(exc, context)
+        response.data = {
+            "detail": f"Rate limit reached for this token. Retry in {exc.wait} seconds."
+            if exc.wait is not None
+            else "Rate limit reached for this token.",
+            "code": "throttled",
+        }
+        return response
     return drf_exception_handler(exc, context)
 
 

@@ -8,7 +8,9 @@ they follow from the project's rules rather than from each view:
 - 404 where the path names an object, and on paginated lists (a page that does not exist);
 - 400 where there is input: a body, or filters in the query string;
 - 409 on writes: an illegal transition, a refusing gate or a protected delete
-  (``releasemgr.api.exceptions``).
+  (``releasemgr.api.exceptions``);
+- 429 everywhere: the token's (or user's) rate limit was reached (``releasemgr.security``),
+  with a ``Retry-After`` header in seconds.
 
 A response an operation already documents (``extend_schema``) is left as it is, except
 that a documented 400 on an operation with query parameters also admits the `Error` the
@@ -63,6 +65,15 @@ DESCRIPTIONS = {
     "404": "No such object (or no such page of the list).",
     "409": "A rule said no: illegal state transition, refusing gate or protected delete. "
     "Nothing was written.",
+    "429": "Rate limit reached for this token (or user): wait the `Retry-After` seconds. "
+    "Nothing was written.",
+}
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the next request will be accepted.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
 }
 
 
@@ -91,7 +102,7 @@ def document_error_responses(result, generator, request, public):
             has_path_params = any(p.get("in") == "path" for p in params)
             has_query = any(p.get("in") == "query" for p in params)
             paginated = any(p.get("in") == "query" and p.get("name") == "page" for p in params)
-            codes = {"401": "Error", "403": "Error"}
+            codes = {"401": "Error", "403": "Error", "429": "Error"}
             if "requestBody" in operation or has_query:
                 codes["400"] = "ValidationError"
             if has_path_params or paginated:
@@ -102,11 +113,11 @@ def document_error_responses(result, generator, request, public):
             if has_query and "400" in responses:
                 _admit_query_refusal(responses["400"])
             for code, schema in codes.items():
-                responses.setdefault(
-                    code,
-                    {
-                        "description": DESCRIPTIONS[code],
-                        "content": {"application/json": {"schema": _ref(schema)}},
-                    },
-                )
+                response = {
+                    "description": DESCRIPTIONS[code],
+                    "content": {"application/json": {"schema": _ref(schema)}},
+                }
+                if code == "429":
+                    response["headers"] = RETRY_AFTER
+                responses.setdefault(code, response)
     return result
