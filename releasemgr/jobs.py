@@ -107,7 +107,8 @@ def stamp_period(sender=None, headers=None, **kwargs):
 
 
 def _request():
-    task = current_task
+    # ``current_task`` is a proxy, never None itself: outside a task it proxies None.
+    task = current_task._get_current_object()
     if task is None:
         return None
     request = task.request

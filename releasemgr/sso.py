@@ -31,7 +31,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import SuspiciousOperation
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -190,13 +190,62 @@ def _role_groups(roles: list[str]) -> list[Group]:
     return groups
 
 
+@transaction.atomic
+def _link_and_set_roles(claims: dict, issuer: str, subject: str, groups: list[str], roles):
+    """Find or create the user, set exactly ``roles``, record the sign-in (one transaction)."""
+    User = get_user_model()
+    identity = (
+        SSOIdentity.objects.select_for_update()
+        .select_related("user")
+        .filter(issuer=issuer, subject=subject)
+        .first()
+    )
+    user = identity.user if identity else _linkable_user(claims)
+    if identity is None and user is not None and SSOIdentity.objects.filter(user=user).exists():
+        raise SSORefused(
+            "Your email address belongs to an account linked to another sign-in; "
+            "ask an administrator.",
+            f"user {user} is linked to another identity",
+        )
+    if user is not None and not user.is_active:
+        raise SSORefused(DEACTIVATED_MESSAGE, f"user {user} is inactive")
+
+    created = user is None
+    if created:
+        user = User(username=_username_for(claims))
+        user.set_unusable_password()
+    user.email = str(claims.get("email") or user.email or "")[:254]
+    user.first_name = str(claims.get("given_name") or user.first_name or "")[:150]
+    user.last_name = str(claims.get("family_name") or user.last_name or "")[:150]
+    user.save()
+
+    before = set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+    added, removed = sorted(set(roles) - before), sorted(before - set(roles))
+    if removed:
+        user.groups.remove(*Group.objects.filter(name__in=removed))
+    if added:
+        user.groups.add(*_role_groups(added))
+    user.__dict__.pop("_role_names", None)
+
+    now = timezone.now()
+    if identity is None:
+        identity = SSOIdentity(user=user, issuer=issuer, subject=subject)
+    identity.claimed_groups = groups[:200]
+    identity.roles_from_idp = roles
+    identity.last_login_at = now
+    changes = ", ".join([*(f"+{r}" for r in added), *(f"-{r}" for r in removed)])
+    reason = "SSO sign-in" + (" (new user)" if created else "")
+    reason += f": roles {changes}" if changes else ": roles unchanged"
+    identity.save_with_reason(reason, user=user)
+    return user, created, added, removed
+
+
 def apply_sso_login(claims: dict, issuer: str):
     """The user for verified ID-token/userinfo ``claims``, created or updated, with roles set.
 
     Raises :class:`SSORefused` (and writes nothing) when no role maps, the account is
     deactivated, or the claims cannot identify anyone.
     """
-    User = get_user_model()
     subject = str(claims.get("sub") or "")
     if not subject or not issuer:
         raise SSORefused(TOKEN_REFUSED_MESSAGE, "the token has no subject or issuer")
@@ -207,50 +256,12 @@ def apply_sso_login(claims: dict, issuer: str):
     if not roles:
         raise SSORefused(NO_ROLE_MESSAGE, f"no role for groups {groups!r} of {subject}")
 
-    with transaction.atomic():
-        identity = (
-            SSOIdentity.objects.select_for_update()
-            .select_related("user")
-            .filter(issuer=issuer, subject=subject)
-            .first()
-        )
-        user = identity.user if identity else _linkable_user(claims)
-        if identity is None and user is not None and SSOIdentity.objects.filter(user=user).exists():
-            raise SSORefused(
-                "Your email address belongs to an account linked to another sign-in; "
-                "ask an administrator.",
-                f"user {user} is linked to another identity",
-            )
-        if user is not None and not user.is_active:
-            raise SSORefused(DEACTIVATED_MESSAGE, f"user {user} is inactive")
-
-        created = user is None
-        if created:
-            user = User(username=_username_for(claims))
-            user.set_unusable_password()
-        user.email = str(claims.get("email") or user.email or "")[:254]
-        user.first_name = str(claims.get("given_name") or user.first_name or "")[:150]
-        user.last_name = str(claims.get("family_name") or user.last_name or "")[:150]
-        user.save()
-
-        before = set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
-        added, removed = sorted(set(roles) - before), sorted(before - set(roles))
-        if removed:
-            user.groups.remove(*Group.objects.filter(name__in=removed))
-        if added:
-            user.groups.add(*_role_groups(added))
-        user.__dict__.pop("_role_names", None)
-
-        now = timezone.now()
-        if identity is None:
-            identity = SSOIdentity(user=user, issuer=issuer, subject=subject)
-        identity.claimed_groups = groups[:200]
-        identity.roles_from_idp = roles
-        identity.last_login_at = now
-        changes = ", ".join([*(f"+{r}" for r in added), *(f"-{r}" for r in removed)])
-        reason = "SSO sign-in" + (" (new user)" if created else "")
-        reason += f": roles {changes}" if changes else ": roles unchanged"
-        identity.save_with_reason(reason, user=user)
+    try:
+        user, created, added, removed = _link_and_set_roles(claims, issuer, subject, groups, roles)
+    except IntegrityError as exc:  # the same first sign-in twice at once: one of them wins
+        raise SSORefused(
+            "Another sign-in to this account was under way; try again.", str(exc)
+        ) from exc
 
     log.info(
         "SSO sign-in user=%s subject=%s created=%s roles=%s added=%s removed=%s",
