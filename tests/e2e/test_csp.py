@@ -79,4 +79,9 @@ def test_main_pages_pass_the_content_security_policy(live_server, page, screensh
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_load_state("networkidle")  # the schema is large: generated, then drawn
     assert page.locator(".swagger-ui .opblock").count() > 0
+    # What used to be inline handlers still works, from static/js/app.js.
+    page.goto(f"{live_server.url}/reservations/occupancy/")
+    page.locator("select#weeks").select_option("8")
+    page.wait_for_url("**/reservations/occupancy/?weeks=8")
+    assert page.evaluate("window.__cspViolations") == []
     assert errors == []
