@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# One pytest worker per core; test databases built from the models (tests/test_migrations.py
+# replays the migrations once, into a database of its own).
+PYTEST_FLAGS ?= -n auto --no-migrations --durations=20
 
 .PHONY: run test install lint check migrate demo worker bench clean backup restore
 
@@ -38,7 +41,7 @@ check: install
 test: install
 	@bash scripts/ensure_chromium.sh
 	$(MAKE) --no-print-directory lint check
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_FLAGS)
 
 # PostgreSQL (DATABASE_URL) backup and restore; see docs/operations.md.
 backup: install

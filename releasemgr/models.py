@@ -179,7 +179,7 @@ class Notification(models.Model):
         return self.message[:80]
 
 
+from releasemgr import models_notify  # noqa: E402, F401
 from releasemgr.idempotency_models import IdempotentRequest  # noqa: E402, F401
 from releasemgr.models_harden import LoginAttempt, UserSession  # noqa: E402, F401
-from releasemgr import models_notify  # noqa: E402, F401
 from releasemgr.models_oidc import SSOIdentity  # noqa: E402, F401

@@ -79,6 +79,7 @@ LISTS = [
     "checklist-templates",
     "checklist-runs",
     "metrics/policy-suggestions",
+    "webhooks",
 ]
 
 PERSONAS = ["alice", "bob", "carol", "dave", "olivia", "paula", "audrey", "pipeline"]
@@ -93,6 +94,7 @@ ENDPOINTS = [("get", f"/api/v1/{name}/") for name in LISTS] + [
     ("get", "/api/v1/config-diff/?service=payments-api&left=staging&right=production"),
     ("post", "/api/v1/config-snapshots/"),
     ("post", "/api/v1/import/"),
+    ("post", "/api/v1/webhooks/"),
     ("post", "/api/v1/drift-items/1/reconcile/"),
     ("post", "/api/v1/runbook-versions/"),
     ("get", "/api/v1/releases/REL-2026-0001/runbook-checklist/"),

@@ -377,7 +377,9 @@ def test_an_import_marks_its_days_for_the_rollup_job_and_a_refused_one_does_not(
     assert not import_lines([dep("r1"), "{not json"]).ok
     assert not RollupDay.objects.exists()
     # The incident starts 22 h after the deployment: attributed to it by the 24 h rule.
-    assert import_lines([dep("r1"), inc("i1", started_at="2026-05-02T08:00:00Z", resolved_at=None)]).ok
+    assert import_lines(
+        [dep("r1"), inc("i1", started_at="2026-05-02T08:00:00Z", resolved_at=None)]
+    ).ok
     assert Incident.objects.get().deployment_record.external_id == "r1"
     assert set(RollupDay.objects.filter(dirty=True).values_list("day", flat=True)) == {
         datetime(2026, 5, 1).date(),  # the deployment finished (its "has an incident" changed)
