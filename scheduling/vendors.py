@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from releasemgr.decisions import DomainError, NotPermitted, Reason
-from releasemgr.models import Notification
+from releasemgr.notifications import notify
 from scheduling import schedule_check
 from scheduling.models import VendorDeliverable
 from scheduling.schedule_check import DEFAULT_DURATION, fmt, history_reason, ready_at
@@ -170,20 +170,11 @@ def _notify(result: VendorResult, reason: str) -> bool:
         f"{fmt(item.expected_at)}: {reason}).{moved}" + "".join(f" {r.message}" for r in missed)
     )
     key = f"vendor-late:{item.pk}:{item.expected_at.isoformat()}"
-    if Notification.objects.filter(user=owner, dedupe_key=key).exists():
-        return False
-    try:
-        with transaction.atomic():
-            Notification.objects.create(
-                user=owner,
-                kind=kind,
-                message=message,
-                link=release.get_absolute_url() + "#schedule",
-                dedupe_key=key,
-            )
-    except IntegrityError:  # a concurrent request sent it first
-        return False
-    return True
+    # Through notify(): once per key (races included), and on the owner's email/chat channels.
+    _notification, created = notify(
+        owner, kind, message, link=release.get_absolute_url() + "#schedule", dedupe_key=key
+    )
+    return created
 
 
 def mark_delivered(

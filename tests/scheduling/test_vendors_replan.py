@@ -167,3 +167,16 @@ def test_a_delivery_in_the_future_is_refused(sdk, dave):
         mark_delivered(sdk, dave, timezone.now() + timedelta(days=1))
     sdk.refresh_from_db()
     assert sdk.delivered_at is None
+
+
+def test_the_owner_is_emailed_about_the_late_vendor(
+    release, sdk, start, dave, alice, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_late(sdk, dave, start + timedelta(days=1), "Certification delayed")
+    assert [m.to for m in mail.outbox] == [[alice.email]]
+    assert "Certification delayed" in mail.outbox[0].body
