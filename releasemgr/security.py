@@ -246,6 +246,11 @@ class SessionStore(DBStore):
     def get_model_class(cls):
         return UserSession
 
+    def _validate_session_key(self, key):
+        """Keys we issue are 32 lowercase letters and digits; anything else in the cookie (a
+        NUL byte, which PostgreSQL cannot even compare) is no session, not a lookup."""
+        return bool(key) and 8 <= len(key) <= 40 and key.isascii() and key.isalnum()
+
     def create_model_instance(self, data):
         obj = super().create_model_instance(data)
         obj.user_pk = data.get(SESSION_KEY)
