@@ -219,3 +219,20 @@ def test_a_severity_without_an_sla_is_a_clear_error():
     PatchSlaPolicy.objects.filter(severity="critical").delete()
     with pytest.raises(DomainError, match="no patch SLA for critical"):
         vulnerability([ServiceFactory()], cvss="9.8")
+
+
+@pytest.mark.django_db
+def test_default_patch_slas_fill_in_missing_severities_only():
+    from scheduling.models import PatchSlaPolicy
+    from scheduling.signals import ensure_default_patch_slas
+
+    PatchSlaPolicy.objects.filter(severity="low").delete()
+    PatchSlaPolicy.objects.filter(severity="high").update(hours=100)
+    assert ensure_default_patch_slas() == 1
+    assert dict(PatchSlaPolicy.objects.values_list("severity", "hours")) == {
+        "critical": 48,
+        "high": 100,  # a compliance officer's change stays
+        "medium": 720,
+        "low": 2160,
+    }
+    assert ensure_default_patch_slas() == 0
