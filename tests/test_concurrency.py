@@ -5,17 +5,15 @@ Real threads, real connections and real row locks, so this needs PostgreSQL
 ``select_for_update``).
 """
 
-import threading
-
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from governance.models import Approval
 from releasemgr.decisions import IllegalTransition
 from releases import lifecycle
 from releases.lifecycle import GateRefused
 from releases.models import Deployment
+from tests.concurrency import race
 from tests.factories import ReleaseFactory
 
 pytestmark = [
@@ -27,29 +25,6 @@ pytestmark = [
 ]
 
 ROUNDS = 5  # a missing lock loses the race only some of the time; race a few times
-
-
-def race(*calls):
-    """Run each call in its own thread and connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = ("ok", call())
-        except Exception as exc:  # the loser's refusal is the point of the test
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "a racer is stuck (deadlock?)"
-    return outcomes
 
 
 def errors(outcomes):

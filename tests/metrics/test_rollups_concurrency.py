@@ -16,12 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from metrics import rollups
 from metrics.jobs_rollups import JOB_NAME, refresh_rollups
 from metrics.models import DailyRollup, DeploymentRecord, Incident, RollupDay
 from releasemgr.models import JobRun
+from tests.concurrency import race
 from tests.metrics.history_helpers import deploy, incident, world
 
 pytestmark = [
@@ -33,29 +34,6 @@ pytestmark = [
 ]
 
 ROUNDS = 3  # a missing lock loses the race only some of the time; race a few times
-
-
-def race(*calls):
-    """Run each call in its own thread and connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = ("ok", call())
-        except Exception as exc:  # reported by the assertion below, with the exception
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "a rebuild is stuck (deadlock?)"
-    return outcomes
 
 
 def assert_all_ok(outcomes):
