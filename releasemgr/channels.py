@@ -1,7 +1,7 @@
 """Delivering notifications by email and chat, and the delivery mechanics webhooks share.
 
-A delivery row is written per (notification, channel[, chat webhook]) after the notification
-commits; a Celery task then sends it. Each attempt:
+A delivery row is written per (notification, channel[, chat webhook]) in the notification's own
+transaction (an outbox); once it commits, a Celery task sends it. Each attempt:
 
 1. claims the row with a conditional UPDATE (``status='pending'`` and due → ``'sending'``,
    ``attempts + 1``): when two workers hold the same message, only one sends;
@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -215,15 +216,17 @@ def effective_channels(user, kind: str, pref, hooks) -> dict[str, bool]:
     return default_channels(kind, hooks)
 
 
-def plan(notification_filter: Q) -> list[int]:
-    """Write the email/chat delivery rows of these (committed) notifications, then enqueue them.
+def plan(notes: list[Notification]) -> int:
+    """Write the pending email/chat delivery rows of these new notifications (an outbox), in the
+    caller's transaction, and enqueue them once it commits; returns the rows written.
 
-    Runs after the notifications' transaction commits. Idempotent: the unique constraints keep
-    one row per (notification, channel) and one chat post per (webhook, event key).
+    The rows commit with the notification or roll back with it: a process that dies after the
+    commit leaves them pending, and the sweep job sends them. ``notes`` have their ``user``
+    loaded. The unique constraints keep one row per (notification, channel) and one chat post
+    per (webhook, event key), however many people the event notified.
     """
-    notes = list(Notification.objects.filter(notification_filter).select_related("user"))
     if not notes:
-        return []
+        return 0
     prefs = {
         (p.user_id, p.kind): p
         for p in NotificationPreference.objects.filter(
@@ -267,9 +270,16 @@ def plan(notification_filter: Q) -> list[int]:
             Notification.objects.filter(pk__in=hide, read_at__isnull=True).update(read_at=now)
         if rows:
             NotificationDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        transaction.on_commit(partial(enqueue_new, [n.pk for n in notes]), robust=True)
+    return len(rows)
+
+
+def enqueue_new(notification_ids: list[int]) -> list[int]:
+    """After the commit: enqueue the not-yet-attempted deliveries of these notifications."""
     ids = list(
         NotificationDelivery.objects.filter(
-            notification__in=notes, status=DeliveryStatus.PENDING, attempts=0
+            notification_id__in=notification_ids, status=DeliveryStatus.PENDING, attempts=0
         ).values_list("pk", flat=True)
     )
     for pk in ids:

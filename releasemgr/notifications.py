@@ -3,9 +3,9 @@
 Sending is idempotent: a notification is unique per (user, ``dedupe_key``),
 so a job that runs twice, or on two workers at once, tells each person once.
 
-Channels: the row itself is the in-app message (the bell, the list). Once it commits, its
-email and chat deliveries are planned from the person's preferences (``releasemgr.channels``)
-and sent by Celery tasks with retries.
+Channels: the row itself is the in-app message (the bell, the list). Its email and chat
+deliveries are written with it, in the same transaction, from the person's preferences
+(``releasemgr.channels.plan``), and sent by Celery tasks with retries once it commits.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from releasemgr.models import Notification
@@ -137,14 +136,6 @@ def save_preferences(user, chosen: dict[str, set[str]]) -> int:
     return changed
 
 
-def _deliver_after_commit(notification_filter: Q) -> None:
-    """Email and chat deliveries are planned once the notification is committed (never for a
-    notification whose transaction rolled back)."""
-    from releasemgr import channels
-
-    transaction.on_commit(partial(channels.plan, notification_filter), robust=True)
-
-
 def notify(user, kind: str, message: str, link: str = "", dedupe_key: str = ""):
     """Notify ``user`` once per ``dedupe_key``; returns (notification, created).
 
@@ -152,15 +143,18 @@ def notify(user, kind: str, message: str, link: str = "", dedupe_key: str = ""):
     """
     key = _key(dedupe_key or f"{kind}:{message}")
     defaults = {"kind": kind, "message": message, "link": link[:LINK_LENGTH]}
+    from releasemgr import channels
+
     try:
-        # get_or_create retries the get when a concurrent insert wins the unique constraint.
-        notification, created = Notification.objects.get_or_create(
-            user=user, dedupe_key=key, defaults=defaults
-        )
+        with transaction.atomic():  # the message and its deliveries commit together
+            # get_or_create retries the get when a concurrent insert wins the unique constraint.
+            notification, created = Notification.objects.get_or_create(
+                user=user, dedupe_key=key, defaults=defaults
+            )
+            if created:
+                channels.plan([notification])
     except IntegrityError:  # pragma: no cover - race lost after get_or_create's own retry
         return Notification.objects.get(user=user, dedupe_key=key), False
-    if created:
-        _deliver_after_commit(Q(pk=notification.pk))
     return notification, created
 
 
@@ -186,9 +180,18 @@ def notify_many(users: Iterable, kind: str, message: str, link: str = "", dedupe
         if uid not in already
     ]
     if new:
-        with transaction.atomic():
+        from releasemgr import channels
+
+        with transaction.atomic():  # the messages and their deliveries commit together
             Notification.objects.bulk_create(new, ignore_conflicts=True)
-        _deliver_after_commit(Q(user_id__in=[n.user_id for n in new], dedupe_key=key))
+            # Their ids (bulk_create with ignore_conflicts returns none). Planning a row that a
+            # concurrent sender wrote first adds nothing: deliveries are unique per channel.
+            made = list(
+                Notification.objects.filter(user_id__in=[n.user_id for n in new], dedupe_key=key)
+            )
+            for n in made:
+                n.user = by_id[n.user_id]
+            channels.plan(made)
     return len(new)
 
 

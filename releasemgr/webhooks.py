@@ -1,9 +1,11 @@
 """Outbound webhooks: integrators subscribe a URL to events and receive signed JSON POSTs.
 
 ``emit(event, payload)`` is called once where the thing happens (a release changes state, the
-gate answers, a deployment finishes, an incident is attributed). It freezes the body at once and,
-when the transaction commits, writes one delivery row per active subscription and enqueues it.
-Nothing is sent for work that rolled back.
+gate answers, a deployment finishes, an incident is attributed). It freezes the body at once and
+writes one pending delivery row per active subscription in the caller's transaction (an outbox):
+the rows commit with the work or roll back with it, so nothing is sent for work that rolled back
+and nothing is lost when the process dies after the commit. The rows are enqueued once the
+transaction commits; a row whose enqueue never happened is sent by the sweep job.
 
 Each POST carries (documented in docs/webhooks.md)::
 
@@ -49,8 +51,9 @@ SIGNATURE_PREFIX = "sha256="
 # --- emitting -----------------------------------------------------------------------------------
 
 
-def emit(event: str, payload: dict) -> None:
-    """Send ``event`` to every subscription of it once the current transaction commits."""
+def emit(event: str, payload: dict) -> list[int]:
+    """Send ``event`` to every subscription of it: the delivery rows are written now, in the
+    current transaction, and enqueued once it commits. Returns the rows' ids."""
     if event not in EVENTS:
         raise ValueError(f"Unknown webhook event {event!r}")
     body = json.dumps(
@@ -59,10 +62,11 @@ def emit(event: str, payload: dict) -> None:
         sort_keys=True,
         separators=(",", ":"),
     )
-    transaction.on_commit(partial(_fan_out, event, body), robust=True)
+    return _fan_out(event, body)
 
 
 def _fan_out(event: str, body: str) -> list[int]:
+    """The outbox rows of one event (one query when nobody subscribes), enqueued on commit."""
     subscriptions = [
         s for s in WebhookSubscription.objects.filter(active=True) if event in (s.events or [])
     ]
@@ -82,9 +86,13 @@ def _fan_out(event: str, body: str) -> list[int]:
         ]
     )
     ids = [r.pk for r in rows]
+    transaction.on_commit(partial(enqueue_many, ids), robust=True)
+    return ids
+
+
+def enqueue_many(ids: list[int]) -> None:
     for pk in ids:
         enqueue(pk)
-    return ids
 
 
 def enqueue(pk: int) -> None:
