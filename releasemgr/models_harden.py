@@ -3,6 +3,7 @@
 Rules live in ``releasemgr.security``; these are the rows they read and write.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -31,12 +32,18 @@ class LoginAttempt(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=LoginOutcome.choices)
     at = models.DateTimeField(default=timezone.now)
+    # Who lifted the lock (an "unlocked" row written from the Sign-ins page); None from the
+    # command line and for every other outcome.
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-at"]
         indexes = [
             models.Index(fields=["username", "-at"], name="login_attempt_user_at"),
             models.Index(fields=["ip", "-at"], name="login_attempt_ip_at"),
+            models.Index(fields=["at"], name="login_attempt_at"),  # retention, the list
         ]
 
     def __str__(self):

@@ -134,7 +134,7 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _locked_until(attempts, threshold: int, resets: bool) -> datetime | None:
+def locked_until(attempts, threshold: int, resets: bool) -> datetime | None:
     """The newest ``threshold`` failures (stopping at a reset) lock until the newest + lock."""
     failures = []
     for outcome, at in attempts:
@@ -172,7 +172,7 @@ def login_lockout(username: str, ip: str | None = None) -> Lockout:
             .order_by("-at")
             .values_list("outcome", "at")[: threshold * 2]
         )
-        untils.append(_locked_until(attempts, threshold, resets=True))
+        untils.append(locked_until(attempts, threshold, resets=True))
     ip_threshold = settings.LOGIN_LOCKOUT_IP_FAILURES
     if ip and ip_threshold > 0:
         attempts = (
@@ -180,7 +180,7 @@ def login_lockout(username: str, ip: str | None = None) -> Lockout:
             .order_by("-at")
             .values_list("outcome", "at")[:ip_threshold]
         )
-        untils.append(_locked_until(attempts, ip_threshold, resets=False))
+        untils.append(locked_until(attempts, ip_threshold, resets=False))
     until = max((u for u in untils if u and u > now), default=None)
     return Lockout(locked=until is not None, until=until)
 

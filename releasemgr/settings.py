@@ -448,6 +448,15 @@ LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 LOGIN_LOCKOUT_IP_FAILURES = env_int("LOGIN_LOCKOUT_IP_FAILURES", 0)
+# The sign-in log (Sign-ins page) is kept this many days; the daily housekeeping job deletes
+# older rows and expired sessions (releasemgr.signins.prune).
+LOGIN_ATTEMPT_RETENTION_DAYS = env_int("LOGIN_ATTEMPT_RETENTION_DAYS", 90)
+HOUSEKEEPING_SECONDS = env_int("HOUSEKEEPING_SECONDS", 24 * 3600)
+CELERY_BEAT_SCHEDULE["security-housekeeping"] = {
+    "task": "releasemgr.tasks_notify.security_housekeeping_task",
+    "schedule": HOUSEKEEPING_SECONDS,
+    "options": {"expires": HOUSEKEEPING_SECONDS},
+}
 # Sessions: ended after this long without a request, and this long after sign-in whatever
 # happens; filed under their user so deactivating a user ends them all (releasemgr.security).
 SESSION_ENGINE = "releasemgr.security"

@@ -1,5 +1,6 @@
-"""Celery tasks that send notification and webhook deliveries, and the sweep that re-sends
-deliveries whose task was lost.
+"""Celery tasks that send notification and webhook deliveries, the sweep that re-sends
+deliveries whose task was lost, and the daily security housekeeping (old sign-in attempts,
+expired sessions).
 
 Each send task is idempotent: it claims its row with a conditional UPDATE before sending
 (``releasemgr.channels.claim``), so a message delivered twice sends once. A failed attempt
@@ -59,3 +60,10 @@ def sweep() -> str:
 @shared_task(name="releasemgr.tasks_notify.sweep_deliveries_task")
 def sweep_deliveries_task():
     return recorded("delivery_sweep")(sweep)()
+
+
+@shared_task(name="releasemgr.tasks_notify.security_housekeeping_task")
+def security_housekeeping_task():
+    from releasemgr import signins
+
+    return recorded(signins.JOB_NAME)(signins.prune)()

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from releasemgr import observability, views_jobs
+from releasemgr import observability, views_jobs, views_signins
 
 urlpatterns = [
     # Probes and Prometheus (releasemgr.observability), without a trailing slash;
@@ -22,6 +22,12 @@ urlpatterns = [
     path("", include("releasemgr.web_urls")),
     path("", include("releasemgr.urls_notifications")),
     path("jobs/", views_jobs.JobRunListView.as_view(), name="job_run_list"),
+    path("security/sign-ins/", views_signins.SigninListView.as_view(), name="signin_list"),
+    path(
+        "security/sign-ins/unlock/",
+        views_signins.SigninUnlockView.as_view(),
+        name="signin_unlock",
+    ),
     path("catalog/", include("releases.catalog_urls")),
     path("", include("scheduling.urls")),
     path("governance/", include("governance.urls")),
