@@ -384,3 +384,35 @@ def test_a_real_worker_retries_a_failing_receiver_until_it_answers(alice, tmp_pa
     assert (delivery.attempts, delivery.response_code) == (3, 200)
     assert len(receiver.requests) == 3  # the duplicate message sent nothing
     assert all(receiver_verifies(secret, r) for r in receiver.requests)
+
+
+def test_the_history_import_emits_no_events_for_past_facts(alice):
+    """Documented in docs/webhooks.md: imported history is not replayed at subscribers."""
+    from metrics.history import import_lines
+
+    subscribe(alice, "https://ci.example.com/hook", events=list(webhooks.EVENTS))
+    lines = [
+        json.dumps(
+            {
+                "kind": "deployment",
+                "external_id": "gl-1",
+                "service": "billing",
+                "environment": "production",
+                "version": "1.0.0",
+                "finished_at": "2026-01-05T10:00:00Z",
+                "status": "succeeded",
+            }
+        ),
+        json.dumps(
+            {
+                "kind": "incident",
+                "external_id": "pd-1",
+                "service": "billing",
+                "severity": "high",
+                "started_at": "2026-01-05T12:00:00Z",
+            }
+        ),
+    ]
+    result = import_lines(lines, None, create_missing=True)
+    assert result.ok and result.incidents_created == 1
+    assert not WebhookDelivery.objects.exists()
