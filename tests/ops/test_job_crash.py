@@ -2,6 +2,8 @@
 what was left (Redis re-delivers the unacknowledged message), every job's effect happened
 exactly once. Real processes, Redis and PostgreSQL (CI has both)."""
 
+import time
+
 import pytest
 
 from governance import evidence
@@ -9,7 +11,7 @@ from governance.choices import EvidenceStatus
 from governance.jobs_evidence import JOB_NAME, build_evidence_pack
 from governance.models import EvidencePack
 from releasemgr.models import JobRun
-from tests.ops.procs import needs_redis_and_postgres, processes, wait_until
+from tests.ops.procs import VISIBILITY_TIMEOUT, needs_redis_and_postgres, processes, wait_until
 
 pytestmark = needs_redis_and_postgres
 
@@ -47,6 +49,11 @@ def test_a_batch_of_jobs_survives_a_killed_worker_and_each_has_its_effect_once(
         assert interrupted, "the kill should land while a pack is being built"
         assert done_before < N
 
+        # Redis hands an unacknowledged message out again once its visibility timeout has
+        # passed; a starting worker restores such messages at once (kombu's on_poll_init),
+        # a running one only every ~100 s. Start the new worker after the timeout, as a
+        # supervisor restarting a crashed worker would.
+        time.sleep(VISIBILITY_TIMEOUT + 1)
         procs.worker("second")
         wait_until(
             lambda: building.filter(status=EvidenceStatus.READY).count() == N,
