@@ -18,16 +18,8 @@ from releasemgr.models_notify import (
 from tests.conftest import PASSWORD
 from tests.ops.receiver import loopback_receiver
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def eager(settings):
-    # A worker is not the point here: tasks run in-process, retries at once.
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.DELIVERY_BACKOFF_SECONDS = 0
-    settings.DELIVERY_MAX_ATTEMPTS = 3
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker is not the point here: tasks run in-process, retries at once.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_deliveries")]
 
 
 def logged_in(client, user):

@@ -25,15 +25,8 @@ from releases import lifecycle
 from tests.ops.receiver import loopback_receiver
 from tests.ops.test_webhooks import receiver_verifies, subscribe
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def eager(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.DELIVERY_BACKOFF_SECONDS = 0
-    settings.DELIVERY_MAX_ATTEMPTS = 3
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker is not the point here: tasks run in-process, retries at once.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_deliveries")]
 
 
 def overdue(model) -> None:
