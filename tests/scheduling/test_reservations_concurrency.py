@@ -4,18 +4,17 @@ Real threads, connections and row locks, so this needs PostgreSQL (SQLite
 serialises all writes and would prove nothing about ``select_for_update``).
 """
 
-import threading
 from datetime import timedelta
 from functools import partial
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from releasemgr.decisions import DomainError
 from scheduling import reservations
 from scheduling.models import Reservation, TestDataSet
+from tests.concurrency import race
 from tests.factories import EnvironmentFactory, ReleaseFactory
 
 pytestmark = [
@@ -27,28 +26,6 @@ pytestmark = [
 ]
 
 ROUNDS = 5  # a missing lock loses the race only some of the time
-
-
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = ("ok", call())
-        except Exception as exc:  # the loser's refusal is the point
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "a booker is stuck (deadlock?)"
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
