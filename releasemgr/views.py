@@ -19,7 +19,15 @@ from django.views.generic import DeleteView, DetailView, ListView, View
 from releasemgr.forms import BootstrapFormMixin
 from releasemgr.models import ApiToken
 from releasemgr.security import LockoutFormMixin
-from releasemgr.web import RoleRequiredMixin, history_rows, paginate
+from releasemgr.web import (
+    SUBMISSION_FIELD,
+    RoleRequiredMixin,
+    earlier_submission,
+    history_rows,
+    new_submission,
+    paginate,
+    remember_submission,
+)
 
 MANAGE_ALL_TOKENS = "releasemgr.manage_all_tokens"
 
@@ -261,14 +269,26 @@ class TokenCreateView(TokenAccessMixin, View):
         return TokenCreateForm(data, manager=manager, initial=initial)
 
     def get(self, request):
-        return render(request, self.template_name, {"form": self._form()})
+        return render(
+            request, self.template_name, {"form": self._form(), "submission": new_submission()}
+        )
 
     def post(self, request):
+        earlier = earlier_submission(request, "token")
+        if earlier is not None:  # the same form posted again (refresh, double click)
+            messages.info(
+                request,
+                "This token was already issued by that form; its key was shown once. "
+                "Revoke it and issue a new one if the key is lost.",
+            )
+            return redirect("token_detail", pk=earlier)
         form = self._form(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, {"form": form}, status=400)
+            context = {"form": form, "submission": request.POST.get(SUBMISSION_FIELD, "")}
+            return render(request, self.template_name, context, status=400)
         owner = form.cleaned_data.get("user") or request.user
         token, key = ApiToken.issue(owner, form.cleaned_data["name"], created_by=request.user)
+        remember_submission(request, "token", token.pk)
         response = render(request, "tokens/token_issued.html", {"token": token, "key": key})
         # The key is in this page only: keep it out of caches and the back/forward cache.
         response["Cache-Control"] = "no-store"

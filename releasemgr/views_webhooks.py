@@ -28,7 +28,14 @@ from releasemgr.models_notify import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from releasemgr.web import RoleRequiredMixin, paginate
+from releasemgr.web import (
+    SUBMISSION_FIELD,
+    RoleRequiredMixin,
+    earlier_submission,
+    new_submission,
+    paginate,
+    remember_submission,
+)
 
 VIEW_NOTIFICATION = "releasemgr.view_notification"
 RETRY = "releasemgr.retry_delivery"
@@ -222,6 +229,7 @@ class WebhookListView(RoleRequiredMixin, View):
                 "form": form,
                 "can_add": request.user.has_perm("releasemgr.add_webhooksubscription"),
                 "events": webhooks.EVENTS,
+                "submission": request.POST.get(SUBMISSION_FIELD) or new_submission(),
             },
             status=status,
         )
@@ -234,6 +242,15 @@ class WebhookListView(RoleRequiredMixin, View):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied("You may not add webhook subscriptions.")
+        earlier = earlier_submission(request, "webhook")
+        if earlier is not None:  # the same form posted again (refresh, double click)
+            messages.info(
+                request,
+                "This subscription was already created by that form; its secret was shown "
+                "once. Delete it and create a new one if the secret is lost.",
+            )
+            found = WebhookSubscription.objects.filter(pk=earlier).first()
+            return redirect(found or "webhook_list")
         form = SubscriptionForm(request.POST)
         if form.is_valid():
             try:
@@ -243,13 +260,16 @@ class WebhookListView(RoleRequiredMixin, View):
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:
+                remember_submission(request, "webhook", subscription.pk)
                 # The only time the secret is shown: this response, not a redirect.
-                return render(
+                response = render(
                     request,
                     "notifications/webhook_created.html",
                     {"subscription": subscription, "secret": secret},
                     status=201,
                 )
+                response["Cache-Control"] = "no-store"
+                return response
         return self._render(request, form, status=400)
 
 

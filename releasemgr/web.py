@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -18,6 +19,38 @@ class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
         if self.request.user.is_authenticated:
             self.raise_exception = True
         return super().handle_no_permission()
+
+
+# --- forms that create a thing shown once (a token's key, a webhook's secret) ----------------
+#
+# Their answer is the page that shows the secret, not a redirect (the secret is never stored in
+# clear, not even in the session). A refresh or a double click re-posts the form: the form
+# carries a one-time nonce, and the session remembers which nonce created which object (ids
+# only), so the second post creates nothing and says where the first one is.
+
+SUBMISSION_FIELD = "submission"
+_REMEMBERED = 20
+
+
+def new_submission() -> str:
+    """A nonce for a create form's hidden ``submission`` field."""
+    return secrets.token_urlsafe(16)
+
+
+def earlier_submission(request, scope: str) -> int | None:
+    """The id created by an earlier post of this very form (same nonce), or None."""
+    nonce = request.POST.get(SUBMISSION_FIELD, "")
+    return request.session.get(f"submitted:{scope}", {}).get(nonce) if nonce else None
+
+
+def remember_submission(request, scope: str, pk: int) -> None:
+    nonce = request.POST.get(SUBMISSION_FIELD, "")
+    if not nonce:
+        return
+    key = f"submitted:{scope}"
+    done = dict(list(request.session.get(key, {}).items())[-(_REMEMBERED - 1) :])
+    done[nonce[:64]] = pk
+    request.session[key] = done
 
 
 def is_htmx(request) -> bool:

@@ -5,6 +5,7 @@ bad input, permissions; and one retry on a real Celery worker."""
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -416,3 +417,34 @@ def test_the_history_import_emits_no_events_for_past_facts(alice):
     result = import_lines(lines, None, create_missing=True)
     assert result.ok and result.incidents_created == 1
     assert not WebhookDelivery.objects.exists()
+
+
+def test_posting_the_create_form_again_creates_nothing_more(client, alice):
+    """A refresh of the "secret shown once" page re-posts the form: same nonce, no second
+    subscription (it would receive every event twice), and the secret is not shown again."""
+    assert client.login(username="alice", password=PASSWORD)
+    page = client.get(reverse("webhook_list")).content.decode()
+    nonce = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    form = {
+        "name": "ci",
+        "url": "https://ci.example.com/",
+        "events": ["gate.answered"],
+        "active": "on",
+        "submission": nonce,
+    }
+    first = client.post(reverse("webhook_list"), form)
+    assert first.status_code == 201 and first["Cache-Control"] == "no-store"
+    subscription = WebhookSubscription.objects.get()
+
+    again = client.post(reverse("webhook_list"), form, follow=True)
+    assert WebhookSubscription.objects.count() == 1
+    assert again.redirect_chain[-1][0] == subscription.get_absolute_url()
+    assert "already created by that form" in again.content.decode()
+    assert subscription.secret not in again.content.decode()
+
+    # A fresh form (new nonce) creates another, as asked.
+    other = client.get(reverse("webhook_list")).content.decode()
+    form["submission"] = re.search(r'name="submission" value="([^"]+)"', other).group(1)
+    assert form["submission"] != nonce
+    assert client.post(reverse("webhook_list"), form).status_code == 201
+    assert WebhookSubscription.objects.count() == 2

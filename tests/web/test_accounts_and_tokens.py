@@ -220,3 +220,33 @@ def test_token_list_runs_a_bounded_number_of_queries(
     client.get(reverse("token_list"))
     with django_assert_max_num_queries(8):
         assert client.get(reverse("token_list")).status_code == 200
+
+
+def test_posting_the_issue_form_again_issues_no_second_token(login, dave):
+    """A refresh of the page that shows the key re-posts the form: nothing new is issued and
+    the key is not shown again; the person is sent to the token issued the first time."""
+    client = login(dave)
+    page = client.get(reverse("token_create")).content.decode()
+    nonce = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    first = client.post(reverse("token_create"), {"name": "CI", "submission": nonce})
+    assert first.status_code == 200 and first["Cache-Control"] == "no-store"
+    token = ApiToken.objects.get()
+
+    again = client.post(reverse("token_create"), {"name": "CI", "submission": nonce}, follow=True)
+    assert ApiToken.objects.count() == 1
+    assert again.redirect_chain[-1][0] == reverse("token_detail", args=[token.pk])
+    assert "already issued by that form" in again.content.decode()
+    assert 'data-testid="token-key"' not in again.content.decode()
+
+
+def test_a_refused_issue_form_keeps_its_nonce_and_issues_once_fixed(login, dave):
+    client = login(dave)
+    page = client.get(reverse("token_create")).content.decode()
+    nonce = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    refused = client.post(reverse("token_create"), {"name": " ", "submission": nonce})
+    assert refused.status_code == 400 and f'value="{nonce}"' in refused.content.decode()
+    assert not ApiToken.objects.exists()
+    assert (
+        client.post(reverse("token_create"), {"name": "CI", "submission": nonce}).status_code == 200
+    )
+    assert ApiToken.objects.count() == 1
