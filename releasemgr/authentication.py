@@ -1,4 +1,7 @@
-"""``Authorization: Token <key>`` against hashed, revocable API tokens."""
+"""``Authorization: Token <key>`` against hashed, revocable API tokens.
+
+``Bearer <key>`` is taken as well: many CI systems and HTTP clients only know that scheme, and
+a key sent that way used to be answered "credentials were not provided"."""
 
 from datetime import timedelta
 
@@ -6,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
 from releasemgr.models import ApiToken, hash_token
 
@@ -15,8 +18,23 @@ class HashedTokenAuthentication(TokenAuthentication):
     keyword = "Token"
     model = ApiToken
 
+    schemes = (b"token", b"bearer")
+
     def authenticate(self, request):
-        result = super().authenticate(request)
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].lower() not in self.schemes:
+            return None
+        if len(auth) != 2:
+            raise exceptions.AuthenticationFailed(
+                f"Invalid token header: use 'Authorization: {self.keyword} <key>'."
+            )
+        try:
+            key = auth[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed(
+                "Invalid token header: the key has characters a key never has."
+            ) from exc
+        result = self.authenticate_credentials(key)
         if result is not None:
             # Lets history rows say which token made a change (releasemgr.signals).
             request._request.api_token = result[1]
@@ -48,5 +66,5 @@ class HashedTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": 'Token authentication: "Token <key>"',
+            "description": 'Token authentication: "Token <key>" (or "Bearer <key>")',
         }

@@ -156,7 +156,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Release manager API",
     "DESCRIPTION": (
         "Plan, approve, gate and record releases. Authenticate with "
-        "`Authorization: Token <key>` (see `manage.py issue_token`)."
+        "`Authorization: Token <key>` (`Bearer <key>` is taken too). Issue a key on the "
+        "API tokens page (user menu → API tokens) or with `manage.py issue_token <user>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

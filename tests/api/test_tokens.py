@@ -102,3 +102,19 @@ def test_a_malformed_authorization_header_is_401(db):
     client.credentials(HTTP_AUTHORIZATION="Token two words")
 
     assert client.get("/api/v1/releases/").status_code == 401
+
+
+def test_the_bearer_scheme_is_taken_too(pipeline):
+    token, key = ApiToken.issue(pipeline, "GitHub Actions")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.get("/api/v1/releases/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+    client.credentials(HTTP_AUTHORIZATION="Bearer not-a-key")
+    refused = client.get("/api/v1/releases/")
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "Invalid token."
+    client.credentials(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+    assert client.get("/api/v1/releases/").status_code == 401  # not a scheme we take
