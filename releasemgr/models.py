@@ -152,6 +152,11 @@ class JobRun(models.Model):
     def __str__(self):
         return f"{self.name} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def duration(self):
+        """How long the run took (a timedelta), or None while it runs."""
+        return self.finished_at - self.started_at if self.finished_at else None
+
 
 class Notification(models.Model):
     """Something a person should know (a window now blocks their deployment, a patch is due).

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from releasemgr import jobs_overview
 from releasemgr.models import JobRun
 from tests.factories import UserFactory
 
@@ -54,9 +55,10 @@ def test_a_release_manager_sees_the_latest_run_of_each_job_and_failures_with_the
     response = client.get(URL)
 
     assert response.status_code == 200
-    summary = response.context["summary"]
-    assert [row["name"] for row in summary] == ["job_0", "job_1", "job_2"]
+    summary = [r for r in response.context["summary"] if r["name"].startswith("job_")]
+    assert [row["name"] for row in summary] == ["job_0", "job_1", "job_2"]  # after known jobs
     assert all(row["runs"] == 4 and row["failed"] == 1 for row in summary)
+    assert response.context["summary"][-1]["name"] == "job_2"
     assert summary[0]["latest"].status == JobRun.Status.FAILED  # i == 0 is the newest
     body = response.content.decode()
     assert "ValueError: job_1 broke" in body
@@ -125,3 +127,79 @@ def test_pages_hold_fifty_runs(client, alice):
     second = client.get(URL, {"page": 2})
     assert len(second.context["page_obj"]) == 10
     assert "Page 2 of 2" in second.content.decode()
+
+
+def test_every_job_is_listed_before_its_first_run_with_what_it_does_and_how_often(
+    client, alice, settings
+):
+    client.force_login(alice)
+    response = client.get(URL)
+    rows = {row["name"]: row for row in response.context["summary"]}
+    assert set(rows) == set(jobs_overview.JOBS)
+    freeze = rows["freeze_check"]
+    assert (freeze["label"], freeze["runs"], freeze["latest"]) == ("Freeze check", 0, None)
+    assert freeze["every"] == settings.FREEZE_CHECK_SECONDS
+    assert rows["build_evidence_pack"]["every"] is None  # started on demand
+    body = response.content.decode()
+    assert body.count("not run yet") == len(jobs_overview.JOBS)
+    assert "Tells owners when a freeze window starts blocking" in body
+    assert "on demand" in body and "at the next beat tick" in body
+
+
+def test_a_job_that_ran_shows_when_it_is_next_due(client, alice, settings):
+    started = timezone.now() - timedelta(seconds=30)
+    JobRun.objects.create(
+        name="freeze_check",
+        status=JobRun.Status.SUCCEEDED,
+        started_at=started,
+        finished_at=started + timedelta(seconds=2.5),
+    )
+    client.force_login(alice)
+    response = client.get(URL)
+    (freeze,) = [r for r in response.context["summary"] if r["name"] == "freeze_check"]
+    assert freeze["next_due"] == started + timedelta(seconds=settings.FREEZE_CHECK_SECONDS)
+    assert "2.5 s" in response.content.decode()  # the run's duration, not "0 minutes"
+
+
+def test_the_catalogue_covers_every_scheduled_and_every_recorded_job(settings):
+    """Adding a beat entry or a recorded job without describing it fails here."""
+    from governance import jobs_changes, jobs_defects, jobs_evidence
+    from metrics import jobs_kpis, jobs_postmortems, jobs_quality, jobs_rollups
+    from releasemgr import signins
+    from scheduling import freeze_watch
+
+    described = {job.beat_entry for job in jobs_overview.JOBS.values() if job.beat_entry}
+    assert described == set(settings.CELERY_BEAT_SCHEDULE)
+    recorded = {
+        m.JOB_NAME
+        for m in (
+            jobs_changes,
+            jobs_defects,
+            jobs_evidence,
+            jobs_kpis,
+            jobs_postmortems,
+            jobs_quality,
+            jobs_rollups,
+            signins,
+            freeze_watch,
+        )
+    } | {"flag_stalled_deployments", "delivery_sweep"}
+    assert recorded == set(jobs_overview.JOBS)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (2.5, "2.5 s"),
+        (42, "42 s"),
+        (300, "5 min"),
+        (125, "2 min 5 s"),
+        (3900, "1 h 5 min"),
+        (86400, "1 d"),
+        (None, "—"),
+    ],
+)
+def test_durations_read_as_people_say_them(seconds, shown):
+    from releasemgr.templatetags.durations import duration
+
+    assert duration(seconds) == shown
