@@ -4,6 +4,12 @@ severity), KPI breaches in its stabilisation window, and unhappy customer feedba
 attributed to it with negative sentiment or a rating of 1–2). Each component is capped
 (``QualityWeights``) and explains itself.
 
+A release reached production when it has a production deployment record with a final status
+— succeeded, failed or rolled back (``RecordStatus``): a deployment that failed or was rolled
+back in production still exposed customers to the release, and its incidents and tickets are
+attributed to it. Its ``deployed_at`` is the first time it did (the earliest such record's
+``finished_at``); a release never deployed to production gets no score.
+
 Counts come from the database (one correlated ``COUNT`` subquery per component, annotated on
 the releases), not from Python loops over tickets or incidents. Scores are stored per release
 (``ReleaseQualityScore``) by ``recompute`` (the periodic job and the on-demand button) and
@@ -23,7 +29,7 @@ from django.db.models import (
     Count,
     Exists,
     IntegerField,
-    Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -76,21 +82,28 @@ def _count(queryset: QuerySet, fk: str) -> Coalesce:
     return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
 
+# Every final status counts: a production deployment that failed or was rolled back reached
+# production too (its incidents and tickets are attributed to the release).
+REACHED_PRODUCTION = (RecordStatus.SUCCEEDED, RecordStatus.FAILED, RecordStatus.ROLLED_BACK)
+
+
 def production_records() -> QuerySet:
+    """Production deployment records of releases, whatever their final status."""
     return DeploymentRecord.objects.filter(
-        is_production=True, status=RecordStatus.SUCCEEDED, release__isnull=False
+        is_production=True, status__in=REACHED_PRODUCTION, release__isnull=False
     )
 
 
 def annotated_releases(queryset: QuerySet | None = None) -> QuerySet:
-    """Releases that reached production, with ``deployed_at`` and every component's count."""
+    """Releases that reached production (succeeded, failed or rolled back there), with
+    ``deployed_at`` (the first time they did) and every component's count."""
     queryset = Release.objects.all() if queryset is None else queryset
     deployed = (
         production_records()
         .filter(release=OuterRef("pk"))
         .order_by()
         .values("release")
-        .annotate(at=Max("finished_at"))
+        .annotate(at=Min("finished_at"))
         .values("at")
     )
     related = SupportTicket.objects.filter(classification=TicketClassification.RELEASE_RELATED)
@@ -189,9 +202,10 @@ def score_of(release, weights: QualityWeights) -> Score:
 
 
 def recompute(*, release_ids=None, days: int | None = None, user=None, now=None) -> int:
-    """Store the score of each release that reached production (those given, or those
-    deployed in the last ``days``); returns how many were stored. Safe to run twice: one row
-    per release, updated in place (history keeps the previous scores)."""
+    """Store the score of each release that reached production, whatever the deployment's
+    final status (those given, or those that first reached it in the last ``days``); returns
+    how many were stored. Safe to run twice: one row per release, updated in place (history
+    keeps the previous scores)."""
     now = now or timezone.now()
     queryset = annotated_releases()
     if release_ids is not None:
@@ -217,7 +231,8 @@ def recompute(*, release_ids=None, days: int | None = None, user=None, now=None)
 
 
 def recompute_for(release, user) -> ReleaseQualityScore | None:
-    """On demand, by someone allowed to; None when the release has not reached production."""
+    """On demand, by someone allowed to; None when the release has not reached production
+    (no production deployment record at all: a failed or rolled-back one still counts)."""
     require_permission(user, RECOMPUTE_PERMISSION, "recompute quality scores")
     recompute(release_ids=[release.pk], user=user)
     return ReleaseQualityScore.objects.filter(release=release).first()
@@ -229,8 +244,9 @@ def recompute_for(release, user) -> ReleaseQualityScore | None:
 
 
 def scores(filters: Filters) -> QuerySet:
-    """Stored scores of releases deployed to production in the period, for the scope: a
-    release counts for a team/service/domain when one of its production deployments does."""
+    """Stored scores of releases that first reached production in the period (succeeded,
+    failed or rolled back), for the scope: a release counts for a team/service/domain when
+    one of its production deployments does."""
     queryset = ReleaseQualityScore.objects.filter(filters.in_period("deployed_at"))
     if filters.team is not None or filters.service is not None or filters.domain:
         records = production_records().filter(release=OuterRef("release_id"))

@@ -49,7 +49,8 @@ class ReleaseQualityScore(BaseModel):
     """A release's quality score 0–100 and the points each component took off, as last computed.
 
     ``components`` is ``[{code, label, count, points, deducted, message}]``; ``deployed_at`` is
-    when the release last reached production (the trend buckets by it).
+    when the release first reached production, whether that deployment succeeded, failed or
+    was rolled back (the trend buckets by it).
     """
 
     release = models.OneToOneField(

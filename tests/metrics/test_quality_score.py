@@ -138,13 +138,66 @@ def test_components_are_capped_and_score_never_below_zero(shipped_release, payme
     assert row.history.count() == 2
 
 
-def test_release_not_in_production_gets_no_score(move_to, environments, payments):
+def test_release_never_deployed_to_production_gets_no_score(
+    client, alice, move_to, environments, payments
+):
+    """Staging only (succeeded there): no score, and the Recompute button says why."""
     release = move_to("approved")
     record(release, payments, environments["staging"], timezone.now())
-    failed = ReleaseFactory(version="2.0.0")
-    record(failed, payments, environments["production"], timezone.now(), status="failed")
-    assert quality_score.recompute(release_ids=[release.pk, failed.pk]) == 0
+    incident(release, payments, "high")
+    assert quality_score.recompute(release_ids=[release.pk]) == 0
     assert not ReleaseQualityScore.objects.exists()
+    client.force_login(alice)
+    url = reverse("release_quality_score_update", args=[release.key])
+    html = client.post(url, follow=True).content.decode()
+    assert f"{release.key} has not reached production: no score yet." in html
+    assert not ReleaseQualityScore.objects.exists()
+
+
+def test_rolled_back_release_reached_production_and_is_scored(
+    client, alice, environments, payments
+):
+    """Its only production deployment was rolled back, one high incident is attributed to it:
+    100 - 15 (1 high × 15) = 85, the incident component shown; dated by that deployment."""
+    release = ReleaseFactory(version="3.0.0")
+    rolled_back_at = timezone.now() - timedelta(days=2)
+    record(release, payments, environments["production"], rolled_back_at, status="rolled_back")
+    incident(release, payments, "high")
+    assert quality_score.recompute(release_ids=[release.pk]) == 1
+    row = ReleaseQualityScore.objects.get(release=release)
+    assert row.score == 85
+    assert row.deployed_at == rolled_back_at
+    parts = components(row)
+    assert parts["incidents"]["deducted"] == 15
+    assert parts["incidents"]["by_severity"] == {"critical": 0, "high": 1, "medium": 0, "low": 0}
+    assert parts["incidents"]["message"] == "1 incident: 1 high × 15 = 15."
+    assert [c["deducted"] for c in row.components if c["code"] != "incidents"] == [0, 0, 0]
+    # The periodic job takes it too (it first reached production two days ago).
+    assert quality_score.recompute(days=30) == 1
+    # The Recompute button on its Stabilisation tab shows the score instead of refusing.
+    client.force_login(alice)
+    url = reverse("release_quality_score_update", args=[release.key])
+    html = client.post(url, follow=True).content.decode()
+    assert f"{release.key} quality score: 85/100." in html
+    assert "has not reached production" not in html
+    assert "1 incident: 1 high × 15 = 15." in html
+
+
+def test_failed_production_deployment_counts_and_dates_the_score_from_the_first(
+    environments, payments
+):
+    """Failed in production on day -3, retried with success on day -1: scored, and
+    ``deployed_at`` is the first time it reached production (the failure), not the retry."""
+    prod = environments["production"]
+    release = ReleaseFactory(version="4.0.0")
+    failed_at = timezone.now() - timedelta(days=3)
+    record(release, payments, prod, failed_at, status="failed")
+    record(release, payments, prod, timezone.now() - timedelta(days=1))
+    only_failed = ReleaseFactory(version="4.0.1")
+    record(only_failed, payments, prod, failed_at, status="failed")
+    assert quality_score.recompute(release_ids=[release.pk, only_failed.pk]) == 2
+    assert ReleaseQualityScore.objects.get(release=release).deployed_at == failed_at
+    assert ReleaseQualityScore.objects.get(release=only_failed).score == 100
 
 
 def test_periodic_recompute_takes_recent_releases_only(environments, payments):
@@ -200,6 +253,35 @@ def test_trend_averages_per_week_and_team(history):
     assert quality_score.trend(monthly, "month") == [
         {"period": "2026-11-01", "average": 100.0, "releases": 1}
     ]
+
+
+def test_trend_and_listing_include_a_rolled_back_release(history, environments, client, audrey):
+    """pay's release 6 was rolled back in production on Tue 10 Nov with one high incident
+    attributed: scored 85 by ``recompute``, it joins the week of 9 Nov (pay 50): (50 + 85) / 2,
+    for everyone and for pay's team and domain (its scope comes from the rolled-back record)."""
+    pay, _ = history
+    release = ReleaseFactory(version="6")
+    at = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    record(release, pay, environments["production"], at, status="rolled_back")
+    incident(release, pay, "high")
+    assert quality_score.recompute(release_ids=[release.pk]) == 1
+    params = {"since": "2026-11-01", "until": "2026-11-16"}
+    week_of_9 = {"period": "2026-11-09", "average": 67.5, "releases": 2}
+    assert quality_score.trend(parse_filters(params))[1] == week_of_9
+    assert quality_score.trend(parse_filters({**params, "team": "pay-team"}))[1] == week_of_9
+    payments = parse_filters({**params, "domain": "payments"})
+    assert quality_score.trend(payments)[1] == week_of_9
+    listed = quality_score.scores(payments).order_by("-deployed_at")
+    assert [(r.release_id, r.score) for r in listed][:1] == [(release.pk, 85)]
+    assert (
+        not quality_score.scores(parse_filters({**params, "team": "web-team"}))
+        .filter(release=release)
+        .exists()
+    )
+    client.force_login(audrey)
+    page = client.get(reverse("metrics_quality"), params)
+    assert page.context["average"] == 75.0  # (80 + 60 + 100 + 50 + 85) / 5
+    assert release.key in page.content.decode()
 
 
 def test_trend_filters_by_domain(history):
