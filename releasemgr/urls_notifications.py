@@ -48,6 +48,21 @@ urlpatterns = [
         name="webhook_toggle",
     ),
     path(
+        "webhooks/<int:pk>/edit/",
+        views_webhooks.WebhookEditView.as_view(),
+        name="webhook_edit",
+    ),
+    path(
+        "webhooks/<int:pk>/rotate-secret/",
+        views_webhooks.WebhookRotateView.as_view(),
+        name="webhook_rotate",
+    ),
+    path(
+        "webhooks/<int:pk>/ping/",
+        views_webhooks.WebhookPingView.as_view(),
+        name="webhook_ping",
+    ),
+    path(
         "webhooks/<int:pk>/delete/",
         views_webhooks.WebhookDeleteView.as_view(),
         name="webhook_delete",

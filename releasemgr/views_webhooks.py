@@ -3,8 +3,9 @@
 - Notification settings: everyone with a role, for themselves.
 - Deliveries (every email/chat delivery, retry a failed one): ``releasemgr.retry_delivery``
   (release managers, admins).
-- Chat webhooks and webhook subscriptions: read with the view permission; create, change,
-  delete and redeliver with the model permissions (release managers).
+- Chat webhooks and webhook subscriptions: read with the view permission; create, change
+  (edit, rotate the secret, send a test event, redeliver) and delete with the model
+  permissions (release managers).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from releasemgr import channels, notifications, webhooks
+from releasemgr.decisions import DomainError
 from releasemgr.models_notify import (
     Channel,
     ChatFormat,
@@ -32,6 +34,7 @@ from releasemgr.web import (
     SUBMISSION_FIELD,
     RoleRequiredMixin,
     earlier_submission,
+    history_rows,
     new_submission,
     paginate,
     remember_submission,
@@ -140,6 +143,15 @@ class ChatWebhookForm(forms.ModelForm):
         model = ChatWebhook
         fields = ["name", "url", "format", "kinds", "active"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, css in (
+            ("name", "form-control"),
+            ("url", "form-control"),
+            ("format", "form-select"),
+        ):
+            self.fields[name].widget.attrs["class"] = css
+
     def clean_url(self):
         try:
             return channels.check_url(self.cleaned_data["url"])
@@ -156,7 +168,11 @@ class ChatWebhookListView(RoleRequiredMixin, View):
             request,
             self.template_name,
             {
-                "hooks": ChatWebhook.objects.all(),
+                "hooks": [
+                    # Labels, not codes: "Smoke test failed", not smoke_test_failed.
+                    (hook, [channels.kind_label(k) for k in hook.kinds or []])
+                    for hook in ChatWebhook.objects.all()
+                ],
                 "form": form,
                 "can_add": request.user.has_perm("releasemgr.add_chatwebhook"),
                 "can_delete": request.user.has_perm("releasemgr.delete_chatwebhook"),
@@ -201,8 +217,12 @@ def _forbidden():
 
 
 class SubscriptionForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    url = forms.CharField(max_length=500, label="Payload URL")
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"class": "form-control"}))
+    url = forms.CharField(
+        max_length=500,
+        label="Payload URL",
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
     events = forms.MultipleChoiceField(
         choices=[(e, f"{e} — {d}") for e, d in webhooks.EVENTS.items()],
         widget=forms.CheckboxSelectMultiple,
@@ -273,28 +293,126 @@ class WebhookListView(RoleRequiredMixin, View):
         return self._render(request, form, status=400)
 
 
+def _edit_form(subscription) -> SubscriptionForm:
+    return SubscriptionForm(
+        initial={
+            "name": subscription.name,
+            "url": subscription.url,
+            "events": subscription.events,
+            "active": subscription.active,
+        },
+        prefix="edit",
+    )
+
+
 class WebhookDetailView(RoleRequiredMixin, TemplateView):
-    """A subscription and its delivery log: request, response code and excerpt, duration."""
+    """A subscription and its delivery log (request, response code and excerpt, duration);
+    for release managers: edit, rotate the secret, send a test event; its history."""
 
     permission_required = "releasemgr.view_webhooksubscription"
     template_name = "notifications/webhook_detail.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        subscription = get_object_or_404(WebhookSubscription, pk=kwargs["pk"])
+        subscription = kwargs.get("subscription") or get_object_or_404(
+            WebhookSubscription, pk=kwargs["pk"]
+        )
         status = self.request.GET.get("status", "")
         deliveries = subscription.deliveries.all()
         if status in DeliveryStatus.values:
             deliveries = deliveries.filter(status=status)
+        can_change = self.request.user.has_perm("releasemgr.change_webhooksubscription")
         context.update(
             subscription=subscription,
             page=paginate(self.request, deliveries),
             status=status,
             statuses=DeliveryStatus.choices,
-            can_change=self.request.user.has_perm("releasemgr.change_webhooksubscription"),
+            can_change=can_change,
             can_delete=self.request.user.has_perm("releasemgr.delete_webhooksubscription"),
+            form=kwargs.get("form") or (_edit_form(subscription) if can_change else None),
+            submission=new_submission(),
+            history=history_rows(subscription),
         )
         return context
+
+
+class WebhookEditView(RoleRequiredMixin, View):
+    """The Edit form of a subscription's page: the create rules; a refusal writes nothing and
+    shows the page again with the form open and its errors."""
+
+    permission_required = "releasemgr.change_webhooksubscription"
+
+    def post(self, request, pk):
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        form = SubscriptionForm(request.POST, prefix="edit")
+        if form.is_valid():
+            before = (subscription.name, subscription.url, subscription.events, subscription.active)
+            try:
+                webhooks.update_subscription(subscription, request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                after = (
+                    subscription.name,
+                    subscription.url,
+                    subscription.events,
+                    subscription.active,
+                )
+                if after == before:
+                    messages.info(request, "Nothing changed.")
+                else:
+                    messages.success(request, f"Subscription {subscription.name} saved.")
+                return redirect(subscription)
+        subscription.refresh_from_db()
+        view = WebhookDetailView(request=request, kwargs={"pk": pk})
+        context = view.get_context_data(pk=pk, subscription=subscription, form=form)
+        context["edit_open"] = True
+        return render(request, WebhookDetailView.template_name, context, status=400)
+
+
+class WebhookRotateView(RoleRequiredMixin, View):
+    """A new signing secret, shown once on the answer (not a redirect, no-store). The form
+    carries a one-time nonce: a refresh of the answer re-posts it and rotates nothing."""
+
+    permission_required = "releasemgr.change_webhooksubscription"
+
+    def post(self, request, pk):
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        if earlier_submission(request, "webhook-rotate") is not None:
+            messages.info(
+                request,
+                "The secret was already rotated by that form; the new one was shown once. "
+                "Rotate again if it is lost.",
+            )
+            return redirect(subscription)
+        secret = webhooks.rotate_secret(subscription, request.user)
+        remember_submission(request, "webhook-rotate", subscription.pk)
+        response = render(
+            request,
+            "notifications/webhook_created.html",
+            {"subscription": subscription, "secret": secret, "rotated": True},
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class WebhookPingView(RoleRequiredMixin, View):
+    """Queue a ``ping`` event to this subscription only; it shows in the delivery log."""
+
+    permission_required = "releasemgr.change_webhooksubscription"
+
+    def post(self, request, pk):
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        try:
+            with transaction.atomic():
+                delivery = webhooks.ping(subscription, request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, f"Test event queued (delivery {delivery.uuid}); it shows below."
+            )
+        return redirect(subscription)
 
 
 class WebhookToggleView(RoleRequiredMixin, View):

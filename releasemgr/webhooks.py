@@ -31,7 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from releasemgr import channels
-from releasemgr.models_notify import WebhookDelivery, WebhookSubscription
+from releasemgr.decisions import DomainError
+from releasemgr.models_notify import WebhookDelivery, WebhookSubscription, new_secret
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ EVENTS: dict[str, str] = {
     DEPLOYMENT_FINISHED: "A deployment reached a final status (succeeded, failed, ...).",
     INCIDENT_ATTRIBUTED: "An incident was reported and attributed to a release.",
 }
+# Not subscribable: sent on request ("Send test event") to one subscription only.
+PING = "ping"
 SIGNATURE_PREFIX = "sha256="
 
 
@@ -56,13 +59,17 @@ def emit(event: str, payload: dict) -> list[int]:
     current transaction, and enqueued once it commits. Returns the rows' ids."""
     if event not in EVENTS:
         raise ValueError(f"Unknown webhook event {event!r}")
-    body = json.dumps(
+    return _fan_out(event, _body(event, payload))
+
+
+def _body(event: str, payload: dict) -> str:
+    """The frozen JSON of one event: compact, keys sorted, the same bytes on every attempt."""
+    return json.dumps(
         {"event": event, "occurred_at": timezone.now(), "data": payload},
         cls=DjangoJSONEncoder,
         sort_keys=True,
         separators=(",", ":"),
     )
-    return _fan_out(event, body)
 
 
 def _fan_out(event: str, body: str) -> list[int]:
@@ -228,17 +235,52 @@ def create_subscription(user, *, name: str, url: str, events, active: bool = Tru
 
 
 def update_subscription(subscription, user, **changes):
+    """Change name, URL, events or active with the create rules; an unchanged subscription is
+    not saved (no empty history row). A refusal raises before anything is set or written."""
     fields = clean(
         changes.get("name", subscription.name),
         changes.get("url", subscription.url),
         changes.get("events", subscription.events),
     )
-    for name, value in fields.items():
-        setattr(subscription, name, value)
     if "active" in changes:
-        subscription.active = bool(changes["active"])
+        fields["active"] = bool(changes["active"])
+    changed = [name for name, value in fields.items() if getattr(subscription, name) != value]
+    if not changed:
+        return subscription
+    for name in changed:
+        setattr(subscription, name, fields[name])
     subscription.save_with_reason("subscription changed", user=user)
     return subscription
+
+
+def rotate_secret(subscription, user) -> str:
+    """A new signing secret, returned once. The history records the rotation (and the new
+    hint), never the secret. Every attempt from now on, retries of older deliveries included,
+    is signed with the new secret: signatures are computed at sending time."""
+    subscription.secret = new_secret()
+    subscription.save_with_reason(
+        f"signing secret rotated (now {subscription.secret_hint})", user=user
+    )
+    return subscription.secret
+
+
+def ping(subscription, user=None) -> WebhookDelivery:
+    """A ``ping`` event to this subscription only, through the outbox like a real event (row
+    written now, enqueued on commit). A paused subscription is refused: it would not be sent."""
+    if not subscription.active:
+        raise DomainError(
+            f"{subscription.name} is paused and receives nothing: resume it to send a test event."
+        )
+    body = _body(PING, {"subscription": subscription.pk, "name": subscription.name})
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event=PING,
+        body=body,
+        attempt_limit=settings.DELIVERY_MAX_ATTEMPTS,
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(partial(enqueue, delivery.pk), robust=True)
+    return delivery
 
 
 # --- sending ------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@
   duration, attempts), newest first.
 - ``POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/``: send a delivery's body
   again as a new delivery.
+- ``POST /api/v1/webhooks/{id}/rotate-secret/``: a new signing secret, in that answer only.
+- ``POST /api/v1/webhooks/{id}/ping/``: queue a ``ping`` test event to this subscription.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class WebhookSubscriptionViewSet(BaseModelViewSet):
     filter_backends: list = []
 
     def required_permission(self):
-        if getattr(self, "action", None) == "redeliver":
+        if getattr(self, "action", None) in ("redeliver", "rotate_secret", "ping"):
             return "releasemgr.change_webhooksubscription"
         return None
 
@@ -154,6 +156,28 @@ class WebhookSubscriptionViewSet(BaseModelViewSet):
         delivery = get_object_or_404(WebhookDelivery, pk=delivery_id, subscription=subscription)
         copy = webhooks.redeliver(delivery)
         return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: WebhookSubscriptionCreatedSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """A new signing secret: in this answer only (``secret``). Every attempt from now on,
+        retries of earlier deliveries included, is signed with it."""
+        subscription = self.get_object()
+        secret = webhooks.rotate_secret(subscription, request.user)
+        data = WebhookSubscriptionCreatedSerializer(subscription).data
+        data["secret"] = secret
+        response = Response(data, status=status.HTTP_200_OK)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(request=None, responses={201: WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def ping(self, request, pk=None):
+        """Queue a ``ping`` event to this subscription only (409 when it is paused); the
+        answer is the new delivery, which shows in its delivery log."""
+        subscription = self.get_object()
+        delivery = webhooks.ping(subscription, request.user)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_201_CREATED)
 
 
 def register(router) -> None:
