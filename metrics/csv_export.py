@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils.text import slugify
 
 # A cell starting with one of these is evaluated by Excel, LibreOffice or Google Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -37,6 +38,19 @@ def cell(value: object) -> object:
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
+
+
+def download_name(*parts: object, filters=None) -> str:
+    """A download's name: ``parts``, then the filters' scope (team, service, domain slugs) and
+    period, so two exports of the same table for two teams do not overwrite each other:
+    ``download_name("metrics", "dora", filters=f)`` → ``metrics-dora-payments-2026-08-31-2026-11-29.csv``.
+    Every part is slugified (a domain is free text)."""
+    words = [str(p) for p in parts]
+    if filters is not None:
+        words += [s.slug for s in (filters.team, filters.service) if s is not None]
+        words += [filters.domain] if filters.domain else []
+        words += [filters.since.isoformat(), filters.until.isoformat()]
+    return "-".join(slug for slug in (slugify(w) for w in words) if slug) + ".csv"
 
 
 def csv_response(

@@ -2,15 +2,29 @@
 ``metrics.checklists`` and ``metrics.checklist_refinement`` decide."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from metrics.forms_drift_runbooks import DomainErrorsMixin
 from metrics.models.postmortems import FactorCategory, PostMortemStatus
 from releasemgr.forms import BootstrapFormMixin, DateTimeInput
+from releasemgr.roles import ALL_ROLES, PIPELINE
 
 
 def _users():
-    return get_user_model().objects.filter(is_active=True).order_by("username")
+    """The people an action or a facilitator can be: active users, without the service
+    accounts (users whose only role is the pipeline role), which nobody can ask to do
+    anything. Someone who is also given a person's role stays (a role is what they do here)."""
+    User = get_user_model()
+    people_roles = [role for role in ALL_ROLES if role != PIPELINE]
+    service_accounts = User.objects.filter(groups__name=PIPELINE).exclude(
+        groups__name__in=people_roles
+    )
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(pk__in=service_accounts.values("pk"))
+        .order_by("username")
+    )
 
 
 class PostMortemForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
@@ -24,6 +38,12 @@ class PostMortemForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
 class TimelineForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
     at = forms.DateTimeField(widget=DateTimeInput(), label="When")
     description = forms.CharField(max_length=2000, label="What happened")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Typed times are read in the server's time zone, the one the timeline shows (UTC
+        # unless TIME_ZONE says otherwise).
+        self.fields["at"].help_text = f"Date and time in {settings.TIME_ZONE}."
 
 
 class FactorForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
@@ -46,7 +66,7 @@ class ActionForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
         error_messages={"required": "Every action needs an owner: choose who will do it."},
     )
     due_date = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date", "class": "input-date"}),
         error_messages={"required": "Give the action a due date."},
     )
 

@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.views import View
 
 from metrics import rollups
-from metrics.csv_export import csv_response
+from metrics.csv_export import csv_response, download_name
 from metrics.dora import dora
 from metrics.filter_form import bad_filters, filter_context
 from metrics.frequency_incidents import frequency_vs_incidents
@@ -112,7 +112,7 @@ WEEKLY_HEADER = (
 
 def table_csv(table: str, filters) -> HttpResponse:
     """One of ``TABLES`` as a download (``metrics.csv_export``), computing only that table."""
-    name = f"metrics-{table}-{filters.since}-{filters.until}.csv"
+    name = download_name("metrics", table, filters=filters)
     if table == "dora":
         header = ("metric", "unit", "value_or_median", "p90")
         return csv_response(name, header, dora_rows(dora(filters)))

@@ -20,7 +20,7 @@ from django.views import View
 
 from metrics import dora as dora_rules
 from metrics.api.dora import as_row
-from metrics.csv_export import csv_response
+from metrics.csv_export import csv_response, download_name
 from metrics.filter_form import bad_filters, filter_context
 from metrics.models import DeploymentRecord
 from metrics.mttr import failure_rows, mttr
@@ -114,12 +114,12 @@ def trend_csv(filters: Filters, trend: list[dict], bucket: str) -> HttpResponse:
         )
         for b in trend
     )
-    name = f"delivery-trend-{bucket}-{filters.since}-{filters.until}.csv"
+    name = download_name("delivery", "trend", bucket, filters=filters)
     return csv_response(name, TREND_HEADER, rows)
 
 
 def detail_csv(filters: Filters, detail: str) -> HttpResponse:
-    name = f"delivery-{detail}-{filters.since}-{filters.until}.csv"
+    name = download_name("delivery", detail, filters=filters)
     queryset = detail_rows(filters, detail)
     if detail == "releases":
         rows = (

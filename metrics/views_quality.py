@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from metrics import quality_score
-from metrics.csv_export import csv_response
+from metrics.csv_export import csv_response, download_name
 from metrics.filter_form import bad_filters, filter_context
 from metrics.models import QualityWeights, ReleaseQualityScore
 from metrics.periods import InvalidFilters, parse_filters
@@ -91,7 +91,7 @@ def _csv(filters, rows) -> HttpResponse:
                 *(deducted.get(c, 0) for c in CSV_CODES),
             )
 
-    return csv_response(f"quality-{filters.since}-{filters.until}.csv", CSV_HEADER, lines())
+    return csv_response(download_name("quality", filters=filters), CSV_HEADER, lines())
 
 
 class WeightsForm(forms.ModelForm):

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from releasemgr import notifications
 from releasemgr.api.permissions import HasPermission
+from releasemgr.channels import kind_label
 from releasemgr.models import JobRun, Notification
 from releasemgr.web import RoleRequiredMixin, paginate
 
@@ -27,6 +28,24 @@ WATCH_JOB = "freeze_check"
 RECENT_RUNS = 5
 # Every role holds it (view_* on every domain model).
 VIEW = "releasemgr.view_notification"
+# The badge colour of the kinds that call for action or bring good news; others are grey.
+BADGE_CLASSES = {
+    "window_opened": "text-bg-danger",
+    "window_closed": "text-bg-success",
+    "release_blocked": "text-bg-warning",
+    "patch_overdue": "text-bg-danger",
+    "patch_at_risk": "text-bg-warning",
+    "smoke_test_failed": "text-bg-danger",
+    "deployment_partially_failed": "text-bg-danger",
+    "incident": "text-bg-danger",
+    "kpi_alert": "text-bg-warning",
+    "stabilisation_closed": "text-bg-success",
+    "defect_escalated": "text-bg-warning",
+    "postmortem_action_overdue": "text-bg-warning",
+    "retrospective_overdue": "text-bg-warning",
+    "deadline_missed": "text-bg-danger",
+    "compliance_deadline_missed": "text-bg-danger",
+}
 
 
 class NotificationListView(RoleRequiredMixin, ListView):
@@ -44,7 +63,12 @@ class NotificationListView(RoleRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["page"] = paginate(self.request, self.object_list)
+        page = paginate(self.request, self.object_list)
+        for notification in page:  # the page holds its rows as a list once iterated
+            # The same words as the Notification settings page and the chat messages.
+            notification.kind_label = kind_label(notification.kind)
+            notification.badge_class = BADGE_CLASSES.get(notification.kind, "text-bg-secondary")
+        context["page"] = page
         context["show"] = self.request.GET.get("show", "")
         context["unread"] = notifications.unread_count(user)
         if user.has_perm("releasemgr.view_jobrun"):

@@ -116,6 +116,32 @@ def test_the_bell_shows_my_unread_count(client, alice, olivia):
     assert 'data-testid="unread-count">2<' in body
 
 
+def test_the_badges_show_the_labels_of_the_settings_page_not_the_kind_codes(client, alice):
+    notifications.notify(alice, "stabilisation_closed", "REL-1 is stable.", "", "1")
+    notifications.notify(alice, "deployment_partially_failed", "profile-3 failed.", "", "2")
+    notifications.notify(alice, "kpi_alert", "p99 above its limit.", "", "3")
+    notifications.notify(alice, "some_future_kind", "Something new.", "", "4")
+    client.force_login(alice)
+
+    body = client.get(reverse("notification_list")).content.decode()
+
+    assert ">Stabilisation window closed</span>" in body
+    assert ">Deployment partially failed</span>" in body
+    assert ">KPI alert during stabilisation</span>" in body
+    assert ">Some future kind</span>" in body  # an unknown kind, humanised
+    assert ">stabilisation_closed<" not in body and ">kpi_alert<" not in body
+
+
+def test_the_page_says_what_it_lists_and_links_the_settings(client, alice):
+    client.force_login(alice)
+
+    body = client.get(reverse("notification_list")).content.decode()
+
+    assert "incidents and KPI alerts" in body
+    assert "security patches falling due" not in body
+    assert f'href="{reverse("notification_preferences")}">Notification settings</a>' in body
+
+
 def test_the_page_shows_the_last_runs_of_the_freeze_check(client, audrey):
     JobRun.objects.create(name="freeze_check", status="succeeded", detail="3 notification(s)")
     client.force_login(audrey)

@@ -21,7 +21,7 @@ def test_delivery_page_figures_trend_and_drill_down(live_server, page, screensho
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("metrics-menu").click()
-    page.get_by_role("link", name="Delivery performance (DORA, MTTR)").click()
+    page.get_by_role("link", name="Delivery performance: DORA trends, release success").click()
     expect(page.get_by_test_id("delivery-filters")).to_be_visible()
 
     page.get_by_label("From (UTC, inclusive)").fill(SINCE)

@@ -27,7 +27,7 @@ def test_metrics_page_filters_by_team(live_server, page, screenshot):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("metrics-menu").click()
-    page.get_by_role("link", name="Delivery metrics").click()
+    page.get_by_role("link", name="Deployments and incidents per week").click()
     expect(page.get_by_test_id("metrics-filters")).to_be_visible()
 
     page.get_by_label("From (UTC, inclusive)").fill(PERIOD["since"])

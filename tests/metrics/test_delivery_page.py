@@ -112,3 +112,30 @@ def test_anonymous_visitors_are_sent_to_login(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_release_success_rate_says_it_counts_releases_not_deployments(client, dave, history):
+    client.force_login(dave)
+    html = client.get(f"{URL}?{PERIOD}").content.decode()
+    assert (
+        "2 of 5 releases had no failed or rolled-back deployment and no critical incident." in html
+    )
+    assert "Counts releases, not deployments; imported history names no release." in html
+    assert "How these are counted" in html
+    assert "<code>docs/metrics.md</code>" not in html
+
+
+def test_the_dates_of_the_filter_and_of_the_trend_keep_to_one_line(client, dave, history):
+    client.force_login(dave)
+    html = client.get(f"{URL}?{PERIOD}").content.decode()
+    assert html.count("form-control form-control-sm input-date") == 2  # From and Until
+    assert f'<td class="text-nowrap">{SINCE}</td>' in html
+
+
+def test_the_date_inputs_have_a_width_that_fits_a_date():
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    css = Path(finders.find("css/app.css")).read_text(encoding="utf-8")
+    assert ".input-date { min-width: 10rem; }" in css

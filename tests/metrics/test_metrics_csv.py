@@ -18,8 +18,9 @@ import pytest
 from django.urls import reverse
 
 from metrics import checklists, postmortems, rollups
-from metrics.csv_export import cell, csv_response
+from metrics.csv_export import cell, csv_response, download_name
 from metrics.models import DeploymentRecord, Incident, ReleaseQualityScore
+from metrics.periods import Filters
 from tests.factories import ReleaseFactory
 from tests.metrics.dora_history import SINCE, UNTIL, at, build, record
 
@@ -140,6 +141,56 @@ def test_the_writer_puts_a_header_then_the_rows():
         ["'=1+2", "2026-01-02"],
         ["", "4"],
     ]
+
+
+def test_a_file_name_carries_the_scope_slugified():
+    period = {"since": date(2026, 8, 31), "until": date(2026, 11, 29)}
+    assert download_name("metrics", "dora", filters=Filters(**period)) == (
+        "metrics-dora-2026-08-31-2026-11-29.csv"
+    )
+    assert download_name(
+        "delivery", "trend", "week", filters=Filters(domain="Card / EU", **period)
+    ) == ("delivery-trend-week-card-eu-2026-08-31-2026-11-29.csv")
+
+
+def _file_name(response) -> str:
+    assert response.status_code == 200, response.content.decode()[:500]
+    return response["Content-Disposition"].split('filename="', 1)[1].rstrip('"')
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "name"),
+    [
+        (DASHBOARD, {"table": "dora"}, f"metrics-dora-{SINCE}-{UNTIL}.csv"),
+        (
+            DASHBOARD,
+            {"table": "dora", "team": "payments"},
+            f"metrics-dora-payments-{SINCE}-{UNTIL}.csv",
+        ),
+        (
+            DASHBOARD,
+            {"table": "weekly", "service": "search-api"},
+            f"metrics-weekly-search-api-{SINCE}-{UNTIL}.csv",
+        ),
+        (
+            DELIVERY,
+            {"table": "trend", "domain": "money"},
+            f"delivery-trend-week-money-{SINCE}-{UNTIL}.csv",
+        ),
+        (
+            DELIVERY,
+            {"table": "detail", "detail": "releases", "team": "search"},
+            f"delivery-releases-search-{SINCE}-{UNTIL}.csv",
+        ),
+        (QUALITY, {"team": "payments"}, f"quality-payments-{SINCE}-{UNTIL}.csv"),
+    ],
+)
+def test_csv_file_names_say_which_team_service_or_domain_they_hold(
+    client, dave, history, url, params, name
+):
+    client.force_login(dave)
+    response = client.get(url, {**PERIOD, **params, "format": "csv"})
+    assert _file_name(response) == name
 
 
 # --- delivery: the trend table ---------------------------------------------------------------

@@ -150,3 +150,74 @@ def test_bounded_queries(w, client, dave, django_assert_max_num_queries):
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(URL, PERIOD)
     assert response.context["figures"]["deployments"] > 60
+
+
+def test_the_page_says_how_each_figure_is_counted_without_pointing_at_the_repository(
+    w, client, dave
+):
+    history(w)
+    client.force_login(dave)
+    html = client.get(URL, PERIOD).content.decode()
+    assert "definitions in the README" not in html
+    assert "How these are counted" in html
+    assert "successful deployments ÷ weeks in the period" in html
+    assert "deployments that failed, were rolled back or caused an incident" in html
+
+
+def test_the_success_rate_says_it_counts_deployments_not_releases(w, client, dave):
+    history(w)
+    client.force_login(dave)
+    html = client.get(URL, PERIOD).content.decode()
+    assert ">Deployment success rate<" in html
+    assert "4 of 6 deployments succeeded. Counts deployments, not releases." in html
+
+
+@pytest.mark.parametrize(
+    ("params", "message", "not_shown"),
+    [
+        (
+            {"since": "2026-04-01", "until": "2026-03-01"},
+            "The period ends (2026-03-01) before it starts (2026-04-01): “Until” must be a "
+            "later day than “From” (Until is exclusive).",
+            "&#x27;until&#x27; is exclusive and must be after &#x27;since&#x27;",
+        ),
+        (
+            {"team": "nope"},
+            "No team &#x27;nope&#x27;. Pick one from the Team list.",
+            "GET /api/v1/teams/",
+        ),
+        (
+            {"service": "ghost"},
+            "No service &#x27;ghost&#x27;. Pick one from the Service list.",
+            "GET /api/v1/services/",
+        ),
+        ({"since": "yesterday"}, "From: &#x27;yesterday&#x27; is not a date", "since:"),
+    ],
+)
+def test_bad_filters_speak_the_words_of_the_form(w, client, dave, params, message, not_shown):
+    client.force_login(dave)
+    html = client.get(URL, params).content.decode()
+    assert message in html
+    assert not_shown not in html
+
+
+def test_the_api_keeps_its_parameter_names_in_the_messages(w, api_client, dave):
+    body = (
+        api_client(dave)
+        .get(
+            "/api/v1/metrics/dora/", {"since": "2026-04-01", "until": "2026-03-01", "team": "nope"}
+        )
+        .json()
+    )
+    assert "'until' is exclusive and must be after 'since'" in body["detail"]
+    assert "No team 'nope'; GET /api/v1/teams/ lists them." in body["detail"]
+
+
+def test_the_menu_names_the_two_delivery_pages_by_what_they_show(w, client, dave):
+    client.force_login(dave)
+    html = client.get(URL).content.decode()
+    assert f'href="{URL}">Deployments and incidents per week</a>' in html
+    assert (
+        'href="/metrics/delivery/">Delivery performance: DORA trends, release success</a>' in html
+    )
+    assert ">Delivery metrics<" not in html

@@ -1,6 +1,7 @@
 """Blameless post-mortems: subjects, the no-person-as-a-cause rule, actions with owners and
 due dates, overdue actions on the dashboard and in daily notifications, pages and API."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -233,6 +234,57 @@ def test_the_page_form_refuses_an_action_without_an_owner(client, alice, pm):
     assert response.status_code == 400
     assert "Every action needs an owner" in response.content.decode()
     assert ActionItem.objects.count() == 0
+
+
+def test_service_accounts_are_not_offered_as_owner_or_facilitator(
+    client, alice, dave, pipeline, pm
+):
+    from releasemgr.roles import DEVELOPER, PIPELINE
+    from tests.conftest import make_user
+
+    make_user("ci-bot-dev", PIPELINE, DEVELOPER)  # also a developer: a person here
+    client.force_login(alice)
+    response = client.get(pm.get_absolute_url())
+    for form in ("action_form", "edit_form"):
+        field = "owner" if form == "action_form" else "facilitator"
+        offered = {u.username for u in response.context[form].fields[field].queryset}
+        assert "pipeline" not in offered
+        assert {"alice", "dave", "ci-bot-dev"} <= offered
+    html = response.content.decode()
+    assert '<option value="pipeline"' not in html
+    assert '<option value="dave"' in html
+
+
+def test_a_service_account_posted_as_owner_is_refused_and_nothing_is_written(
+    client, alice, pipeline, pm
+):
+    client.force_login(alice)
+    response = client.post(
+        reverse("postmortem_action_add", args=[pm.pk]),
+        {
+            "action-description": "Fix it",
+            "action-owner": "pipeline",
+            "action-due_date": "2099-01-01",
+        },
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert ActionItem.objects.count() == 0
+
+
+def test_the_timeline_says_in_which_time_zone_to_type_the_time(client, alice, pm):
+    client.force_login(alice)
+    html = client.get(pm.get_absolute_url()).content.decode()
+    assert "Date and time in UTC." in html
+
+
+def test_the_action_due_date_is_wide_enough_for_a_whole_date(client, alice, pm):
+    client.force_login(alice)
+    html = client.get(pm.get_absolute_url()).content.decode()
+    assert 'type="date" name="action-due_date" class="input-date form-control"' in html
+    assert re.search(
+        r'<div class="col-md-4">\s*<label class="form-label" for="id_action-due_date"', html
+    )
 
 
 def test_the_detail_page_shows_timeline_factors_actions_and_marks_done(client, alice, dave, pm):

@@ -297,3 +297,10 @@ def test_chat_body_for_slack_is_plain_text_json(dave):
     assert json.loads(json.dumps(channels.chat_body(hook, n))) == {
         "text": "*Incident attributed to a release*: Hi"
     }
+
+
+def test_the_deliveries_filters_are_wide_enough_for_their_any_labels(client, alice):
+    page = logged_in(client, alice).get(reverse("notification_deliveries")).content.decode()
+    for name, label in (("status", "Any status"), ("channel", "Any channel")):
+        assert f'<select name="{name}" class="form-select form-select-sm w-auto select-fit"' in page
+        assert f'<option value="">{label}</option>' in page
