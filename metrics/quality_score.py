@@ -1,7 +1,8 @@
 """Release quality score (curriculum 8.6): 100 minus points for what went wrong after a release
 reached production — release-related support tickets, incidents attributed to it (by
-severity), KPI breaches in its stabilisation window, and unhappy customer feedback (tickets
-attributed to it with negative sentiment or a rating of 1–2). Each component is capped
+severity), KPI breaches in its stabilisation window, unhappy customer feedback (tickets
+attributed to it with negative sentiment or a rating of 1–2), and its production deployments
+that failed or were rolled back. Each component is capped
 (``QualityWeights``) and explains itself.
 
 A release reached production when it has a production deployment record with a final status
@@ -115,6 +116,9 @@ def annotated_releases(queryset: QuerySet | None = None) -> QuerySet:
             "attributed_release",
         ),
         "n_kpi_alerts": _count(KpiAlert.objects.all(), "window__release"),
+        "n_production_failures": _count(
+            production_records().exclude(status=RecordStatus.SUCCEEDED), "release"
+        ),
     }
     for severity in SEVERITIES:
         annotations[f"n_incident_{severity}"] = _count(
@@ -123,13 +127,15 @@ def annotated_releases(queryset: QuerySet | None = None) -> QuerySet:
     return queryset.annotate(**annotations).filter(deployed_at__isnull=False)
 
 
-def _component(code, label, count, points, cap, what) -> dict:
+def _component(code, label, count, points, cap, what, one: str = "") -> dict:
+    """A capped component; ``what`` names the things counted, ``one`` names a single one
+    (when the plural does not just drop an "s")."""
     raw = count * points
     deducted = min(raw, cap)
     if count == 0:
         message = f"No {what}."
     else:
-        message = f"{count} {what} × {points} points = {raw}"
+        message = f"{count} {(one or what) if count == 1 else what} × {points} points = {raw}"
         message += f", capped at {cap}." if raw > cap else "."
     return {
         "code": code,
@@ -196,6 +202,15 @@ def score_of(release, weights: QualityWeights) -> Score:
             weights.feedback_points,
             weights.feedback_cap,
             "unhappy customers (negative sentiment or rating 1–2)",
+        ),
+        _component(
+            "production_failures",
+            "Failed or rolled-back production deployments",
+            release.n_production_failures,
+            weights.production_failure_points,
+            weights.production_failure_cap,
+            "production deployments that failed or were rolled back",
+            "production deployment that failed or was rolled back",
         ),
     ]
     return Score(max(0, 100 - sum(c["deducted"] for c in components)), components)

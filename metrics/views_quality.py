@@ -65,7 +65,7 @@ class QualityPageView(RoleRequiredMixin, View):
         return render(request, "metrics/quality_page.html", context)
 
 
-CSV_CODES = ("tickets", "incidents", "kpi_breaches", "feedback")
+CSV_CODES = ("tickets", "incidents", "kpi_breaches", "feedback", "production_failures")
 CSV_HEADER = (
     "release",
     "name",
@@ -113,6 +113,8 @@ class WeightsForm(forms.ModelForm):
             "kpi_alert_cap",
             "feedback_points",
             "feedback_cap",
+            "production_failure_points",
+            "production_failure_cap",
         ]
 
 

@@ -33,6 +33,11 @@ class QualityWeights(BaseModel):
         "1 or 2.",
     )
     feedback_cap = models.PositiveSmallIntegerField(default=15)
+    production_failure_points = models.PositiveSmallIntegerField(
+        default=20,
+        help_text="Per production deployment of the release that failed or was rolled back.",
+    )
+    production_failure_cap = models.PositiveSmallIntegerField(default=40)
 
     class Meta:
         ordering = ["-pk"]

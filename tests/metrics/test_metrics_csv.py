@@ -590,12 +590,14 @@ def test_quality_csv_is_the_table_for_the_filters_and_neutralises_names(client, 
         "incidents_deducted",
         "kpi_breaches_deducted",
         "feedback_deducted",
+        "production_failures_deducted",
     ]
     assert [line[0] for line in rows[1:]] == [cells[0].split()[0] for cells in shown]
     r = history["r"]
+    zero = ["0", "0", "0"]
     assert rows[1:] == [
-        [r[3].key, "'@evil", r[3].version, "2026-03-05T09:00:00+00:00", "40", "0", "60", "0", "0"],
-        [r[1].key, "R1", r[1].version, "2026-03-02T10:00:00+00:00", "90", "0", "10", "0", "0"],
+        [r[3].key, "'@evil", r[3].version, "2026-03-05T09:00:00+00:00", "40", "0", "60", *zero],
+        [r[1].key, "R1", r[1].version, "2026-03-02T10:00:00+00:00", "90", "0", "10", *zero],
     ]
 
 

@@ -158,27 +158,34 @@ def test_rolled_back_release_reached_production_and_is_scored(
     client, alice, environments, payments
 ):
     """Its only production deployment was rolled back, one high incident is attributed to it:
-    100 - 15 (1 high × 15) = 85, the incident component shown; dated by that deployment."""
+    100 - 15 (1 high × 15) - 20 (1 rolled-back production deployment × 20) = 65, both
+    components shown; dated by that deployment."""
     release = ReleaseFactory(version="3.0.0")
     rolled_back_at = timezone.now() - timedelta(days=2)
     record(release, payments, environments["production"], rolled_back_at, status="rolled_back")
     incident(release, payments, "high")
     assert quality_score.recompute(release_ids=[release.pk]) == 1
     row = ReleaseQualityScore.objects.get(release=release)
-    assert row.score == 85
+    assert row.score == 65
     assert row.deployed_at == rolled_back_at
     parts = components(row)
     assert parts["incidents"]["deducted"] == 15
     assert parts["incidents"]["by_severity"] == {"critical": 0, "high": 1, "medium": 0, "low": 0}
     assert parts["incidents"]["message"] == "1 incident: 1 high × 15 = 15."
-    assert [c["deducted"] for c in row.components if c["code"] != "incidents"] == [0, 0, 0]
+    failures = parts["production_failures"]
+    assert (failures["count"], failures["deducted"]) == (1, 20)
+    assert failures["message"] == (
+        "1 production deployment that failed or was rolled back × 20 points = 20."
+    )
+    others = [c["deducted"] for c in row.components if c["code"] in ("tickets", "kpi_breaches")]
+    assert others + [parts["feedback"]["deducted"]] == [0, 0, 0]
     # The periodic job takes it too (it first reached production two days ago).
     assert quality_score.recompute(days=30) == 1
     # The Recompute button on its Stabilisation tab shows the score instead of refusing.
     client.force_login(alice)
     url = reverse("release_quality_score_update", args=[release.key])
     html = client.post(url, follow=True).content.decode()
-    assert f"{release.key} quality score: 85/100." in html
+    assert f"{release.key} quality score: 65/100." in html
     assert "has not reached production" not in html
     assert "1 incident: 1 high × 15 = 15." in html
 
@@ -187,7 +194,8 @@ def test_failed_production_deployment_counts_and_dates_the_score_from_the_first(
     environments, payments
 ):
     """Failed in production on day -3, retried with success on day -1: scored, and
-    ``deployed_at`` is the first time it reached production (the failure), not the retry."""
+    ``deployed_at`` is the first time it reached production (the failure), not the retry.
+    Each failed production deployment costs 20 points, capped at 40: one failure 80, three 60."""
     prod = environments["production"]
     release = ReleaseFactory(version="4.0.0")
     failed_at = timezone.now() - timedelta(days=3)
@@ -197,7 +205,17 @@ def test_failed_production_deployment_counts_and_dates_the_score_from_the_first(
     record(only_failed, payments, prod, failed_at, status="failed")
     assert quality_score.recompute(release_ids=[release.pk, only_failed.pk]) == 2
     assert ReleaseQualityScore.objects.get(release=release).deployed_at == failed_at
-    assert ReleaseQualityScore.objects.get(release=only_failed).score == 100
+    assert ReleaseQualityScore.objects.get(release=release).score == 80
+    assert ReleaseQualityScore.objects.get(release=only_failed).score == 80
+    for day in (4, 5):
+        record(only_failed, payments, prod, failed_at - timedelta(days=day), status="rolled_back")
+    quality_score.recompute(release_ids=[only_failed.pk])
+    three = components(ReleaseQualityScore.objects.get(release=only_failed))["production_failures"]
+    assert (three["count"], three["deducted"]) == (3, 40)
+    assert three["message"] == (
+        "3 production deployments that failed or were rolled back × 20 points = 60, capped at 40."
+    )
+    assert ReleaseQualityScore.objects.get(release=only_failed).score == 60
 
 
 def test_periodic_recompute_takes_recent_releases_only(environments, payments):
@@ -257,7 +275,8 @@ def test_trend_averages_per_week_and_team(history):
 
 def test_trend_and_listing_include_a_rolled_back_release(history, environments, client, audrey):
     """pay's release 6 was rolled back in production on Tue 10 Nov with one high incident
-    attributed: scored 85 by ``recompute``, it joins the week of 9 Nov (pay 50): (50 + 85) / 2,
+    attributed: scored 100 - 15 - 20 = 65 by ``recompute``, it joins the week of 9 Nov (pay 50):
+    (50 + 65) / 2,
     for everyone and for pay's team and domain (its scope comes from the rolled-back record)."""
     pay, _ = history
     release = ReleaseFactory(version="6")
@@ -266,13 +285,13 @@ def test_trend_and_listing_include_a_rolled_back_release(history, environments, 
     incident(release, pay, "high")
     assert quality_score.recompute(release_ids=[release.pk]) == 1
     params = {"since": "2026-11-01", "until": "2026-11-16"}
-    week_of_9 = {"period": "2026-11-09", "average": 67.5, "releases": 2}
+    week_of_9 = {"period": "2026-11-09", "average": 57.5, "releases": 2}
     assert quality_score.trend(parse_filters(params))[1] == week_of_9
     assert quality_score.trend(parse_filters({**params, "team": "pay-team"}))[1] == week_of_9
     payments = parse_filters({**params, "domain": "payments"})
     assert quality_score.trend(payments)[1] == week_of_9
     listed = quality_score.scores(payments).order_by("-deployed_at")
-    assert [(r.release_id, r.score) for r in listed][:1] == [(release.pk, 85)]
+    assert [(r.release_id, r.score) for r in listed][:1] == [(release.pk, 65)]
     assert (
         not quality_score.scores(parse_filters({**params, "team": "web-team"}))
         .filter(release=release)
@@ -280,7 +299,7 @@ def test_trend_and_listing_include_a_rolled_back_release(history, environments, 
     )
     client.force_login(audrey)
     page = client.get(reverse("metrics_quality"), params)
-    assert page.context["average"] == 75.0  # (80 + 60 + 100 + 50 + 85) / 5
+    assert page.context["average"] == 71.0  # (80 + 60 + 100 + 50 + 65) / 5
     assert release.key in page.content.decode()
 
 
@@ -507,6 +526,8 @@ def test_release_manager_edits_weights_with_reason_and_history(client, alice, ca
         "kpi_alert_cap": 20,
         "feedback_points": 3,
         "feedback_cap": 15,
+        "production_failure_points": 20,
+        "production_failure_cap": 40,
     }
     missing_reason = client.post(url, form)
     assert missing_reason.status_code == 400
