@@ -4,6 +4,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from metrics.forms_drift_runbooks import DomainErrorsMixin
 from metrics.models.postmortems import FactorCategory, PostMortemStatus
@@ -33,6 +34,19 @@ class PostMortemForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):
     facilitator = forms.ModelChoiceField(
         queryset=_users(), to_field_name="username", required=False
     )
+
+    def __init__(self, *args, keep=None, **kwargs):
+        """``keep``: the post-mortem's facilitator, offered even if no longer a person one
+        would pick (a service account, a deactivated user), so editing the title does not
+        silently drop or refuse it."""
+        super().__init__(*args, **kwargs)
+        if keep is not None:
+            field = self.fields["facilitator"]
+            field.queryset = (
+                get_user_model()
+                .objects.filter(Q(pk__in=_users().values("pk")) | Q(pk=keep.pk))
+                .order_by("username")
+            )
 
 
 class TimelineForm(DomainErrorsMixin, BootstrapFormMixin, forms.Form):

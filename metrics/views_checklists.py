@@ -12,6 +12,7 @@ from django.views import View
 
 from metrics import checklist_refinement, checklists
 from metrics.csv_export import csv_response
+from metrics.filter_form import web_errors
 from metrics.forms_postmortems import AcceptForm
 from metrics.models.checklists import ChecklistRunItem, ChecklistTemplate
 from metrics.periods import InvalidFilters, parse_filters
@@ -45,7 +46,7 @@ def render_template_page(request, template, status=200, accept_form=None, error=
     try:
         filters = _period(request)
     except InvalidFilters as exc:
-        error = exc.message
+        error = " ".join(m for msgs in web_errors(exc, request.GET).values() for m in msgs)
         status = 400
     versions = list(template.versions.select_related("created_by").order_by("number"))
     rows = []

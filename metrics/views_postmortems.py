@@ -168,6 +168,7 @@ def render_detail(request, pm, status=200, **forms):
         "edit_form": forms.get("edit_form")
         or PostMortemForm(
             prefix="pm",
+            keep=pm.facilitator,
             initial={
                 "title": pm.title,
                 "summary": pm.summary,
@@ -200,9 +201,12 @@ class _PostMortemWrite(RoleRequiredMixin, View):
     def act(self, request, pm, data):  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def form_kwargs(self, pm) -> dict:
+        return {}
+
     def post(self, request, pk):
         pm = _pm(pk)
-        form = self.form_class(request.POST, prefix=self.prefix)
+        form = self.form_class(request.POST, prefix=self.prefix, **self.form_kwargs(pm))
         if form.is_valid():
             try:
                 message = self.act(request, pm, form.cleaned_data)
@@ -220,6 +224,9 @@ class _PostMortemWrite(RoleRequiredMixin, View):
 class PostMortemEditView(_PostMortemWrite):
     permission_required = "metrics.change_postmortem"
     form_class, form_name, prefix = PostMortemForm, "edit_form", "pm"
+
+    def form_kwargs(self, pm) -> dict:
+        return {"keep": pm.facilitator}
 
     def act(self, request, pm, data):
         postmortems.update_postmortem(

@@ -42,6 +42,7 @@ from releasemgr.models_notify import (
     NotificationDelivery,
     NotificationPreference,
 )
+from releasemgr.notifications import kind_label
 
 logger = logging.getLogger(__name__)
 
@@ -303,12 +304,6 @@ def absolute(link: str) -> str:
     if not link or link.startswith(("http://", "https://")):
         return link
     return settings.NOTIFY_BASE_URL + link
-
-
-def kind_label(kind: str) -> str:
-    from releasemgr.notifications import KINDS
-
-    return KINDS[kind].label if kind in KINDS else kind.replace("_", " ").capitalize()
 
 
 def chat_body(hook: ChatWebhook, notification: Notification) -> dict:

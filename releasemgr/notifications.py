@@ -64,6 +64,11 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def kind_label(kind: str) -> str:
+    """A kind as people read it: its label, or the code humanised for a kind no longer sent."""
+    return KINDS[kind].label if kind in KINDS else kind.replace("_", " ").capitalize()
+
+
 def default_channels(kind: str, hooks: Iterable[ChatWebhook] | None = None) -> dict[str, bool]:
     """Without a preference: in-app always; email when the kind is addressed to the person;
     chat when an active chat webhook takes this kind."""
@@ -94,7 +99,7 @@ def preferences(user) -> list[dict]:
         rows.append(
             {
                 "kind": kind,
-                "label": KINDS[kind].label if kind in KINDS else kind,
+                "label": kind_label(kind),
                 "channels": chosen,
                 "customised": pref is not None,
                 "chat_available": any(h.covers(kind) for h in hooks),

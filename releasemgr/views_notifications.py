@@ -19,8 +19,8 @@ from rest_framework.response import Response
 
 from releasemgr import notifications
 from releasemgr.api.permissions import HasPermission
-from releasemgr.channels import kind_label
 from releasemgr.models import JobRun, Notification
+from releasemgr.notifications import kind_label
 from releasemgr.web import RoleRequiredMixin, paginate
 
 # The background job whose runs the page shows.

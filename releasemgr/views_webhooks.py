@@ -170,7 +170,7 @@ class ChatWebhookListView(RoleRequiredMixin, View):
             {
                 "hooks": [
                     # Labels, not codes: "Smoke test failed", not smoke_test_failed.
-                    (hook, [channels.kind_label(k) for k in hook.kinds or []])
+                    (hook, [notifications.kind_label(k) for k in hook.kinds or []])
                     for hook in ChatWebhook.objects.all()
                 ],
                 "form": form,

@@ -195,6 +195,11 @@ def test_the_checklist_page_refuses_an_inverted_period_and_an_empty_accept(
         template.get_absolute_url(), {"since": "2026-06-01", "until": "2026-05-01"}
     )
     assert response.status_code == 400
+    # In the words of the page's form ("From", "Until"), not the API's parameter names.
+    assert (
+        "The period ends (2026-05-01) before it starts (2026-06-01): "
+        "“Until” must be a later day than “From”" in response.content.decode()
+    )
     response = client.post(reverse("checklist_proposal_apply", args=[template.pk]), {})
     assert response.status_code == 400
     assert "Choose at least one proposal" in response.content.decode()

@@ -437,3 +437,24 @@ def test_api_list_queries_are_bounded(
     for url in ("/api/v1/post-mortems/", "/api/v1/post-mortem-actions/"):
         with django_assert_max_num_queries(8):
             assert client.get(url).status_code == 200
+
+
+def test_a_facilitator_no_longer_offered_is_kept_when_the_post_mortem_is_edited(
+    client, alice, pipeline, pm
+):
+    """Set before service accounts were left out of the picker: it stays selected, and
+    editing the title neither drops it nor is refused."""
+    PostMortem.objects.filter(pk=pm.pk).update(facilitator=pipeline)
+    client.force_login(alice)
+    page = client.get(pm.get_absolute_url()).content.decode()
+    assert '<option value="pipeline" selected>' in page
+    assert '<option value="pipeline"' not in client.get(  # not offered for new actions
+        pm.get_absolute_url()
+    ).content.decode().split('name="action-owner"')[1].split("</select>")[0]
+    answer = client.post(
+        reverse("postmortem_edit", args=[pm.pk]),
+        {"pm-title": "Checkout outage, 3 May", "pm-summary": "", "pm-facilitator": "pipeline"},
+    )
+    assert answer.status_code == 302
+    pm.refresh_from_db()
+    assert (pm.title, pm.facilitator) == ("Checkout outage, 3 May", pipeline)

@@ -304,3 +304,10 @@ def test_the_deliveries_filters_are_wide_enough_for_their_any_labels(client, ali
     for name, label in (("status", "Any status"), ("channel", "Any channel")):
         assert f'<select name="{name}" class="form-select form-select-sm w-auto select-fit"' in page
         assert f'<option value="">{label}</option>' in page
+
+
+def test_a_stored_choice_for_a_kind_no_longer_sent_reads_as_words(dave):
+    NotificationPreference.objects.create(user=dave, kind="legacy_freeze_digest", email=False)
+    rows = {r["kind"]: r for r in notifications.preferences(dave)}
+    assert rows["legacy_freeze_digest"]["label"] == "Legacy freeze digest"
+    assert rows["release_blocked"]["label"] == "Planned deployment blocked"
