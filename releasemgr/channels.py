@@ -16,8 +16,10 @@ was ``sending``), so nothing is lost silently.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import re
 import time
 import urllib.error
 import urllib.request
@@ -53,6 +55,20 @@ _PERMANENT = {400, 401, 403, 404, 405, 410, 413, 422}
 
 # --- URLs ---------------------------------------------------------------------------------------
 
+# Labels of letters, digits, hyphens and underscores (internal names like ``ci_runner`` exist),
+# dot-separated; single-label names (``jenkins``) are fine on a private network.
+_HOST = re.compile(
+    r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?"
+)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
 
 def check_url(url: str, field: str = "url") -> str:
     """A webhook or chat URL we may POST to, or a ValidationError saying why not.
@@ -70,6 +86,20 @@ def check_url(url: str, field: str = "url") -> str:
     host = (parts.hostname or "").lower()
     if not host:
         raise ValidationError({field: "The URL has no host."}, code="host")
+    if not _HOST.fullmatch(host) and not _is_ip(host):
+        raise ValidationError(
+            {field: f"'{host[:100]}' is not a host name or an IP address."}, code="host"
+        )
+    try:
+        port = parts.port  # None without one; ValueError when not a number in 0-65535
+    except ValueError:
+        port = 0
+    host_and_port = parts.netloc.rpartition("@")[2]
+    after_host = (
+        host_and_port.rpartition("]")[2] if host_and_port.startswith("[") else host_and_port
+    )
+    if port == 0 or (port is None and ":" in after_host):  # ":0", ":99999", "host:" or ":abc"
+        raise ValidationError({field: "The port must be a number from 1 to 65535."}, code="port")
     allowed = [h.lower() for h in settings.WEBHOOK_ALLOWED_HOSTS]
     if allowed and not any(
         host == a or (a.startswith(".") and (host == a[1:] or host.endswith(a))) for a in allowed

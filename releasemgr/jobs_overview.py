@@ -55,7 +55,7 @@ JOBS: dict[str, Job] = {
     ),
     "postmortem_overdue_actions": Job(
         "Overdue post-mortem actions",
-        "Reminds owners of post-mortem actions past their due date, once a day.",
+        "Reminds owners of post-mortem actions past their due date (each owner once a day).",
         "postmortem-overdue-actions",
     ),
     "metrics_rollups": Job(

@@ -41,6 +41,8 @@ class SigninListView(AdministratorsOnly, TemplateView):
             locked=signins.locked_usernames(),
             retention_days=signins.retention_days(),
             lockout_minutes=max(1, settings.LOGIN_LOCKOUT_SECONDS // 60),
+            lockout_failures=settings.LOGIN_LOCKOUT_FAILURES,
+            window_minutes=max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60),
         )
         if self.filters is not None:
             context["page_obj"] = paginate(self.request, signins.attempts(self.filters), 50)

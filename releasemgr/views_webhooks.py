@@ -267,7 +267,7 @@ class WebhookListView(RoleRequiredMixin, View):
             messages.info(
                 request,
                 "This subscription was already created by that form; its secret was shown "
-                "once. Delete it and create a new one if the secret is lost.",
+                "once. Rotate the secret on this page if it was lost.",
             )
             found = WebhookSubscription.objects.filter(pk=earlier).first()
             return redirect(found or "webhook_list")

@@ -180,3 +180,24 @@ def test_seeding_again_changes_nothing(demo):
 
     assert snapshot() == before
     assert decision_log.verify().intact
+
+
+def test_the_delivery_history_dates_demo_deployments_when_they_ran(demo):
+    """Demo deployments are spread over the past days; their history records and the quality
+    scores read from them follow, instead of the moment the demo was loaded."""
+    from django.db.models import Min
+
+    from metrics.models import DeploymentRecord, ReleaseQualityScore
+
+    records = list(
+        DeploymentRecord.objects.filter(deployment__isnull=False).select_related("deployment")
+    )
+    assert records
+    assert [r.pk for r in records if r.finished_at != r.deployment.finished_at] == []
+    scores = list(ReleaseQualityScore.objects.select_related("release"))
+    assert scores
+    for score in scores:
+        first = score.release.deployments.filter(
+            environment__is_production=True, finished_at__isnull=False
+        ).aggregate(at=Min("finished_at"))["at"]
+        assert score.deployed_at == first, score.release.key

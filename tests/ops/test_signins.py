@@ -68,6 +68,8 @@ def test_an_administrator_sees_the_lock_and_unlocks_it(client, root, alice):
 
     page = admin.get(PAGE).content.decode()
     assert 'data-username="alice"' in page
+    assert "5 failed tries within 15 minutes lock a username for\n15 minutes" in page
+    assert "Locked until (UTC)" in page and "When (UTC)" in page
     assert "Failures in a row" in page and "min left" in page
 
     answer = admin.post(UNLOCK, {"username": "Alice "}, follow=True)

@@ -87,6 +87,21 @@ def test_the_secret_is_in_the_create_answer_only(api_client, alice):
             "events",
             "Unknown event(s): release.deleted.",
         ),
+        (
+            {"name": "x", "url": "http://exa mple.com/x", "events": ["gate.answered"]},
+            "url",
+            "'exa mple.com' is not a host name or an IP address.",
+        ),
+        (
+            {"name": "x", "url": "http://127.0.0.1:99999/x", "events": ["gate.answered"]},
+            "url",
+            "The port must be a number from 1 to 65535.",
+        ),
+        (
+            {"name": "x", "url": "http://ci.example.com:/x", "events": ["gate.answered"]},
+            "url",
+            "The port must be a number from 1 to 65535.",
+        ),
         ({"name": "x", "url": "https://ci.example.com/", "events": []}, "events", "Choose"),
         ({"name": "", "url": "https://ci.example.com/", "events": ["gate.answered"]}, "name", ""),
     ],
@@ -99,14 +114,31 @@ def test_bad_input_is_a_400_and_writes_nothing(api_client, alice, body, field, m
     assert not WebhookSubscription.objects.exists()
 
 
-def test_a_change_to_a_bad_url_is_refused_and_keeps_the_old_one(api_client, alice):
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "http://exa mple.com/x", "http://127.0.0.1:99999/x"]
+)
+def test_a_change_to_a_bad_url_is_refused_and_keeps_the_old_one(api_client, alice, url):
     subscription, _ = subscribe(alice, "https://ci.example.com/hook")
-    answer = api_client(alice).patch(
-        f"{URL}{subscription.pk}/", {"url": "javascript:alert(1)"}, format="json"
-    )
+    answer = api_client(alice).patch(f"{URL}{subscription.pk}/", {"url": url}, format="json")
     assert answer.status_code == 400
     subscription.refresh_from_db()
     assert subscription.url == "https://ci.example.com/hook"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://jenkins:8080/hook",  # a single-label name on a private network
+        "http://ci_runner.internal/hook",
+        "http://[::1]:8080/hook",
+        "https://hooks.slack.com/services/T0/B0/x",
+    ],
+)
+def test_internal_names_ports_and_ipv6_are_valid_urls(api_client, alice, url):
+    answer = api_client(alice).post(
+        URL, {"name": "x", "url": url, "events": ["gate.answered"]}, format="json"
+    )
+    assert answer.status_code == 201, answer.content
 
 
 @pytest.mark.parametrize(
@@ -440,6 +472,7 @@ def test_posting_the_create_form_again_creates_nothing_more(client, alice):
     assert WebhookSubscription.objects.count() == 1
     assert again.redirect_chain[-1][0] == subscription.get_absolute_url()
     assert "already created by that form" in again.content.decode()
+    assert "Rotate the secret on this page if it was lost." in again.content.decode()
     assert subscription.secret not in again.content.decode()
 
     # A fresh form (new nonce) creates another, as asked.

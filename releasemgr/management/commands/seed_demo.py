@@ -299,6 +299,7 @@ class Command(BaseCommand):
     def _spread_in_time(release, deployments):
         """Demo deployments happened before their release's planned start, a day apart,
         not all at the moment the demo was loaded."""
+        from metrics.models import DeploymentRecord
         from releases.models import Deployment, DeploymentEvent
 
         end = min(release.planned_start or timezone.now(), timezone.now())
@@ -306,6 +307,11 @@ class Command(BaseCommand):
             started = end - timedelta(days=back, minutes=40)
             finished = started + timedelta(minutes=25)
             Deployment.objects.filter(pk=deployment.pk).update(
+                started_at=started, finished_at=finished
+            )
+            # The delivery history recorded the deployment when it finished (now): it moves
+            # with it, or the metrics and quality pages would date it at the demo's loading.
+            DeploymentRecord.objects.filter(deployment=deployment).update(
                 started_at=started, finished_at=finished
             )
             for offset, event in enumerate(deployment.events.order_by("pk")):
