@@ -448,9 +448,15 @@ def test_a_facilitator_no_longer_offered_is_kept_when_the_post_mortem_is_edited(
     client.force_login(alice)
     page = client.get(pm.get_absolute_url()).content.decode()
     assert '<option value="pipeline" selected>' in page
-    assert '<option value="pipeline"' not in client.get(  # not offered for new actions
-        pm.get_absolute_url()
-    ).content.decode().split('name="action-owner"')[1].split("</select>")[0]
+    assert (
+        '<option value="pipeline"'
+        not in client.get(  # not offered for new actions
+            pm.get_absolute_url()
+        )
+        .content.decode()
+        .split('name="action-owner"')[1]
+        .split("</select>")[0]
+    )
     answer = client.post(
         reverse("postmortem_edit", args=[pm.pk]),
         {"pm-title": "Checkout outage, 3 May", "pm-summary": "", "pm-facilitator": "pipeline"},
