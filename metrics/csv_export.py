@@ -41,14 +41,17 @@ def cell(value: object) -> object:
 
 
 def download_name(*parts: object, filters=None) -> str:
-    """A download's name: ``parts``, then the filters' scope (team, service, domain slugs) and
-    period, so two exports of the same table for two teams do not overwrite each other:
-    ``download_name("metrics", "dora", filters=f)`` → ``metrics-dora-payments-2026-08-31-2026-11-29.csv``.
+    """A download's name: ``parts``, then the filters' scope and period, so two exports of the
+    same table for two teams do not overwrite each other. Each scope is prefixed with its kind,
+    as a team and a domain may share a name (``team=payments`` and ``domain=payments``):
+    ``download_name("metrics", "dora", filters=f)`` →
+    ``metrics-dora-team-payments-2026-08-31-2026-11-29.csv``.
     Every part is slugified (a domain is free text)."""
     words = [str(p) for p in parts]
     if filters is not None:
-        words += [s.slug for s in (filters.team, filters.service) if s is not None]
-        words += [filters.domain] if filters.domain else []
+        scope = [("team", filters.team), ("service", filters.service)]
+        words += [f"{kind}-{s.slug}" for kind, s in scope if s is not None]
+        words += [f"domain-{filters.domain}"] if filters.domain else []
         words += [filters.since.isoformat(), filters.until.isoformat()]
     return "-".join(slug for slug in (slugify(w) for w in words) if slug) + ".csv"
 

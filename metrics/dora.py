@@ -202,6 +202,13 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def dora(filters: Filters) -> dict[str, Any]:
     """The DORA figures for ``filters`` (the API's exact shape). A fixed number of queries."""
+    return dora_with_counts(filters)[0]
+
+
+def dora_with_counts(filters: Filters) -> tuple[dict[str, Any], dict[str, int]]:
+    """``dora(filters)`` and the counts behind it (``deployments``, ``succeeded``,
+    ``failures``), so a page can show the number the frequency divides (the successful
+    deployments, not all of them) without a second query or a change to the API's shape."""
     counts = (
         records_in_period(filters)
         .annotate(has_incident=has_attributed_incident())
@@ -212,7 +219,7 @@ def dora(filters: Filters) -> dict[str, Any]:
         )
     )
     total = counts["deployments"]
-    return {
+    figures = {
         "deployments": total,
         "deployment_frequency_per_week": round(counts["succeeded"] / filters.weeks, 3),
         "lead_time_hours": median_p90_hours(lead_times(filters), "lead_time"),
@@ -224,6 +231,7 @@ def dora(filters: Filters) -> dict[str, Any]:
             recovery_rows(filters).order_by(), "recovery"
         ),
     }
+    return figures, counts
 
 
 # --- trend ----------------------------------------------------------------------------------

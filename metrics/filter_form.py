@@ -58,6 +58,11 @@ def web_message(reason: Reason, params) -> str:
         return f"No service '{value}'. Pick one from the Service list."
     if reason.code == "period_order":
         since, until = (_day((params.get(k) or "").strip()) for k in ("since", "until"))
+        if since == until:
+            return (
+                f"The period is empty: “Until” must be a later day than “From” "
+                f"(Until is exclusive, so {since} to {until} holds no day)."
+            )
         return (
             f"The period ends ({until}) before it starts ({since}): "
             "“Until” must be a later day than “From” (Until is exclusive)."

@@ -131,7 +131,7 @@ def parse_filters(params, *, default_days: int = DEFAULT_DAYS) -> Filters:
     """Read ``team``, ``service``, ``domain``, ``since``, ``until`` from a QueryDict/dict.
 
     Raises ``InvalidFilters`` listing every problem (unknown team/service/domain, a bad date,
-    an end before the start, a period longer than ten years)."""
+    an end on or before the start, a period longer than ten years)."""
     from releases.models import Service, Team
 
     def get(name: str) -> str:
@@ -182,15 +182,15 @@ def parse_filters(params, *, default_days: int = DEFAULT_DAYS) -> Filters:
         since = until - timedelta(days=default_days)
     if since is not None and until is not None:
         if until <= since:
-            reasons.append(
-                Reason(
-                    "period_order",
-                    False,
-                    f"The period ends ({until}) before it starts ({since}); "
-                    "'until' is exclusive and must be after 'since'.",
-                    {"field": "until"},
-                )
+            # 'until' is exclusive: an equal pair is not backwards, it holds no day at all.
+            message = (
+                f"The period is empty: 'until' ({until}) must be a later day than "
+                f"'since' ({since}); 'until' is exclusive."
+                if until == since
+                else f"The period ends ({until}) before it starts ({since}); "
+                "'until' is exclusive and must be after 'since'."
             )
+            reasons.append(Reason("period_order", False, message, {"field": "until"}))
         elif (until - since).days > MAX_DAYS:
             reasons.append(
                 Reason(

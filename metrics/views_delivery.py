@@ -192,11 +192,14 @@ class DeliveryPerformanceView(RoleRequiredMixin, View):
         if table == "trend":
             return trend_csv(filters, trend, bucket)
         query = filters.as_query()
+        figures, counts = dora_rules.dora_with_counts(filters)
         context.update(
             filters=filters,
             query=urlencode({**query, "bucket": bucket}),
             bucket=bucket,
-            figures=dora_rules.dora(filters),
+            figures=figures,
+            succeeded=counts["succeeded"],
+            weeks=filters.weeks,
             mttr=mttr(filters),
             success=success_rate(filters),
             trend=trend,

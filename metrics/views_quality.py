@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.validators import MaxValueValidator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +22,7 @@ from metrics.filter_form import bad_filters, filter_context
 from metrics.models import QualityWeights, ReleaseQualityScore
 from metrics.periods import InvalidFilters, parse_filters
 from releasemgr.decisions import DomainError
+from releasemgr.forms import BootstrapFormMixin
 from releasemgr.web import RoleRequiredMixin, history_rows, paginate
 from releases.models import Release
 
@@ -94,7 +96,14 @@ def _csv(filters, rows) -> HttpResponse:
     return csv_response(download_name("quality", filters=filters), CSV_HEADER, lines())
 
 
-class WeightsForm(forms.ModelForm):
+CAP_HELP = "The most this component takes off the score of 100."
+MAX_WEIGHT = 100  # a score starts at 100: more points or a higher cap could not be taken off
+
+
+class WeightsForm(BootstrapFormMixin, forms.ModelForm):
+    """The weights in the quality page's words (labels and help here, not on the model, so the
+    edit needs no migration); each is 0-100, checked by the form."""
+
     reason = forms.CharField(
         max_length=100, help_text="Why the weights change (kept in the history)."
     )
@@ -116,6 +125,53 @@ class WeightsForm(forms.ModelForm):
             "production_failure_points",
             "production_failure_cap",
         ]
+        labels = {
+            "ticket_points": "Per support ticket",
+            "ticket_cap": "Support tickets: most taken",
+            "incident_critical_points": "Per critical incident",
+            "incident_high_points": "Per high incident",
+            "incident_medium_points": "Per medium incident",
+            "incident_low_points": "Per low incident",
+            "incident_cap": "Incidents: most taken",
+            "kpi_alert_points": "Per KPI breach",
+            "kpi_alert_cap": "KPI breaches: most taken",
+            "feedback_points": "Per unhappy customer",
+            "feedback_cap": "Unhappy customers: most taken",
+            "production_failure_points": "Per failed or rolled-back production deployment",
+            "production_failure_cap": "Failed or rolled-back production deployments: most taken",
+        }
+        help_texts = {
+            "ticket_points": "Points off for each release-related support ticket.",
+            "kpi_alert_points": "Points off for each KPI breach in the release's "
+            "stabilisation window.",
+            "feedback_points": "Points off for each ticket attributed to the release with "
+            "negative sentiment or a rating of 1 or 2.",
+            "production_failure_points": "Points off for each production deployment of the "
+            "release that failed or was rolled back.",
+            **{
+                name: CAP_HELP
+                for name in (
+                    "ticket_cap",
+                    "incident_cap",
+                    "kpi_alert_cap",
+                    "feedback_cap",
+                    "production_failure_cap",
+                )
+            },
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.Meta.fields:
+            field = self.fields[name]
+            field.max_value = MAX_WEIGHT
+            field.widget.attrs["max"] = MAX_WEIGHT
+            field.validators.append(
+                MaxValueValidator(
+                    MAX_WEIGHT,
+                    f"At most {MAX_WEIGHT}: a score starts at 100, so no weight can take off more.",
+                )
+            )
 
 
 class QualityWeightsEditView(RoleRequiredMixin, View):

@@ -108,7 +108,12 @@ def test_filters_resolve_team_service_and_domain(payments):
     ("params", "field", "words"),
     [
         ({"since": "2026-03-10", "until": "2026-03-01"}, "until", "before it starts"),
-        ({"since": "2026-03-10", "until": "2026-03-10"}, "until", "must be after"),
+        (
+            {"since": "2026-03-10", "until": "2026-03-10"},
+            "until",
+            "The period is empty: 'until' (2026-03-10) must be a later day than 'since' "
+            "(2026-03-10)",
+        ),
         ({"since": "10/03/2026"}, "since", "YYYY-MM-DD"),
         ({"team": "ghosts"}, "team", "No team 'ghosts'"),
         ({"service": "nope"}, "service", "No service 'nope'"),

@@ -32,6 +32,23 @@ def test_page_shows_the_figures_of_the_worked_example(client, audrey, history):
     assert "chart.umd.min.js" in html
 
 
+def test_the_frequency_card_shows_the_successful_deployments_it_divides(client, dave, history):
+    # 8 production deployments in the period, 5 of them successful: 5 ÷ 2 weeks = 2.5
+    client.force_login(dave)
+    html = client.get(f"{URL}?{PERIOD}").content.decode()
+    assert '"dp-frequency-counts">5 successful production deployments ÷ 2 weeks<' in html
+    assert "8 production deployments" not in html
+
+
+def test_the_frequency_is_rounded_to_one_decimal(client, dave, history):
+    # one more day: 5 ÷ (15 / 7) = 2.333... per week
+    client.force_login(dave)
+    html = client.get(f"{URL}?since={SINCE}&until=2026-03-17").content.decode()
+    assert 'data-testid="dp-frequency">2.3<' in html
+    assert "2.333" not in html
+    assert "5 successful production deployments ÷ 2.1 weeks" in html
+
+
 @pytest.mark.parametrize(
     ("detail", "expected"),
     [

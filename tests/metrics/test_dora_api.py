@@ -90,6 +90,12 @@ def test_weekly_trend(client, history):
     ("query", "field", "words"),
     [
         ("since=2026-03-10&until=2026-03-01", "until", "ends (2026-03-01) before it starts"),
+        (
+            "since=2026-03-10&until=2026-03-10",
+            "until",
+            "The period is empty: 'until' (2026-03-10) must be a later day than 'since' "
+            "(2026-03-10)",
+        ),
         ("team=ghosts", "team", "No team 'ghosts'"),
         ("service=nope", "service", "No service 'nope'"),
         ("domain=atlantis", "domain", "No service is in the domain 'atlantis'"),
@@ -114,6 +120,12 @@ def test_bad_filters_answer_400_with_a_clear_message(client, history, url, query
     assert words in body["detail"]
     assert body["code"] == "invalid_filters"
     assert DeploymentRecord.objects.count() == before
+
+
+def test_an_empty_period_is_refused_as_empty_not_as_backwards(client, history):
+    body = client.get("/api/v1/metrics/dora/?since=2026-03-10&until=2026-03-10").json()
+    assert "before it starts" not in body["detail"]
+    assert [c["code"] for c in body["checks"]] == ["period_order"]
 
 
 def test_unknown_detail_or_bucket_is_400(client, history):

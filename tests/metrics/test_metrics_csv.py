@@ -21,6 +21,7 @@ from metrics import checklists, postmortems, rollups
 from metrics.csv_export import cell, csv_response, download_name
 from metrics.models import DeploymentRecord, Incident, ReleaseQualityScore
 from metrics.periods import Filters
+from releases.models import Service, Team
 from tests.factories import ReleaseFactory
 from tests.metrics.dora_history import SINCE, UNTIL, at, build, record
 
@@ -150,7 +151,17 @@ def test_a_file_name_carries_the_scope_slugified():
     )
     assert download_name(
         "delivery", "trend", "week", filters=Filters(domain="Card / EU", **period)
-    ) == ("delivery-trend-week-card-eu-2026-08-31-2026-11-29.csv")
+    ) == ("delivery-trend-week-domain-card-eu-2026-08-31-2026-11-29.csv")
+
+
+def test_a_team_and_a_domain_of_the_same_name_give_different_file_names():
+    period = {"since": date(2026, 8, 31), "until": date(2026, 11, 29)}
+    team = download_name("quality", filters=Filters(team=Team(slug="payments"), **period))
+    domain = download_name("quality", filters=Filters(domain="payments", **period))
+    service = download_name("quality", filters=Filters(service=Service(slug="payments"), **period))
+    assert team == "quality-team-payments-2026-08-31-2026-11-29.csv"
+    assert domain == "quality-domain-payments-2026-08-31-2026-11-29.csv"
+    assert service == "quality-service-payments-2026-08-31-2026-11-29.csv"
 
 
 def _file_name(response) -> str:
@@ -165,24 +176,25 @@ def _file_name(response) -> str:
         (
             DASHBOARD,
             {"table": "dora", "team": "payments"},
-            f"metrics-dora-payments-{SINCE}-{UNTIL}.csv",
+            f"metrics-dora-team-payments-{SINCE}-{UNTIL}.csv",
         ),
         (
             DASHBOARD,
             {"table": "weekly", "service": "search-api"},
-            f"metrics-weekly-search-api-{SINCE}-{UNTIL}.csv",
+            f"metrics-weekly-service-search-api-{SINCE}-{UNTIL}.csv",
         ),
         (
             DELIVERY,
             {"table": "trend", "domain": "money"},
-            f"delivery-trend-week-money-{SINCE}-{UNTIL}.csv",
+            f"delivery-trend-week-domain-money-{SINCE}-{UNTIL}.csv",
         ),
         (
             DELIVERY,
             {"table": "detail", "detail": "releases", "team": "search"},
-            f"delivery-releases-search-{SINCE}-{UNTIL}.csv",
+            f"delivery-releases-team-search-{SINCE}-{UNTIL}.csv",
         ),
-        (QUALITY, {"team": "payments"}, f"quality-payments-{SINCE}-{UNTIL}.csv"),
+        (QUALITY, {"team": "payments"}, f"quality-team-payments-{SINCE}-{UNTIL}.csv"),
+        (QUALITY, {"domain": "money"}, f"quality-domain-money-{SINCE}-{UNTIL}.csv"),
     ],
 )
 def test_csv_file_names_say_which_team_service_or_domain_they_hold(

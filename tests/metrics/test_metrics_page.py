@@ -69,6 +69,15 @@ def test_page_shows_cards_charts_and_tables(w, client, dave):
     assert 'src="/static/vendor/chartjs/chart.umd.min.js"' in html
 
 
+def test_the_deployments_card_rounds_the_weekly_frequency(w, client, dave):
+    history(w)
+    client.force_login(dave)
+    # 4 successful over 15 days: 1.866... per week
+    html = client.get(URL, {**PERIOD, "until": "2026-03-17"}).content.decode()
+    assert "1.9 successful / week" in html
+    assert "1.867 successful" not in html
+
+
 def test_team_filter_changes_the_figures(w, client, dave):
     history(w)
     client.force_login(dave)
@@ -180,6 +189,12 @@ def test_the_success_rate_says_it_counts_deployments_not_releases(w, client, dav
             "The period ends (2026-03-01) before it starts (2026-04-01): “Until” must be a "
             "later day than “From” (Until is exclusive).",
             "&#x27;until&#x27; is exclusive and must be after &#x27;since&#x27;",
+        ),
+        (
+            {"since": "2026-03-10", "until": "2026-03-10"},
+            "The period is empty: “Until” must be a later day than “From” (Until is "
+            "exclusive, so 2026-03-10 to 2026-03-10 holds no day).",
+            "before it starts",
         ),
         (
             {"team": "nope"},

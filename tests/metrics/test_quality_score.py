@@ -397,6 +397,13 @@ def test_api_default_period_is_90_days(api_client, audrey, environments):
     ("query", "field", "code", "words"),
     [
         ("since=2026-11-10&until=2026-11-01", "until", "period_order", "before it starts"),
+        (
+            "since=2026-11-20&until=2026-11-20",
+            "until",
+            "period_order",
+            "The period is empty: 'until' (2026-11-20) must be a later day than 'since' "
+            "(2026-11-20)",
+        ),
         ("team=nope", "team", "unknown_team", "No team 'nope'"),
         ("service=ghost", "service", "unknown_service", "No service 'ghost'"),
         ("domain=atlantis", "domain", "unknown_domain", "the domain 'atlantis'"),
@@ -539,6 +546,63 @@ def test_release_manager_edits_weights_with_reason_and_history(client, alice, ca
     weights = QualityWeights.objects.get()
     assert weights.ticket_points == 10
     assert weights.history.first().history_change_reason == "tickets hurt more"
+
+
+WEIGHTS_FORM = {
+    "ticket_points": 10,
+    "ticket_cap": 40,
+    "incident_critical_points": 25,
+    "incident_high_points": 15,
+    "incident_medium_points": 8,
+    "incident_low_points": 3,
+    "incident_cap": 50,
+    "kpi_alert_points": 5,
+    "kpi_alert_cap": 20,
+    "feedback_points": 3,
+    "feedback_cap": 15,
+    "production_failure_points": 20,
+    "production_failure_cap": 40,
+}
+
+
+def test_weights_form_speaks_the_quality_pages_words(client, alice, db):
+    client.force_login(alice)
+    html = client.get(reverse("quality_weights_edit")).content.decode()
+    for label in (
+        "Per support ticket",
+        "Support tickets: most taken",
+        "Per critical incident",
+        "Per low incident",
+        "Incidents: most taken",
+        "Per KPI breach",
+        "KPI breaches: most taken",
+        "Per unhappy customer",
+        "Unhappy customers: most taken",
+        "Per failed or rolled-back production deployment",
+        "Failed or rolled-back production deployments: most taken",
+    ):
+        assert f">{label} <span" in html, label  # each label, then its required star
+    assert "Kpi alert" not in html and "Feedback points" not in html
+    assert html.count("The most this component takes off the score of 100.") == 5
+    # styled like the other forms (Bootstrap), each box offering 0-100
+    assert html.count('min="0" class="form-control" max="100"') == 13
+
+
+@pytest.mark.parametrize("field", ["ticket_cap", "incident_critical_points", "feedback_cap"])
+def test_weights_above_100_are_refused_and_nothing_is_saved(client, alice, db, field):
+    client.force_login(alice)
+    response = client.post(
+        reverse("quality_weights_edit"), {**WEIGHTS_FORM, field: 500, "reason": "typo"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "At most 100: a score starts at 100, so no weight can take off more." in html
+    assert "Nothing was saved." in html
+    assert not QualityWeights.objects.exists()
+    assert not QualityWeights.history.exists()
+    ok = client.post(reverse("quality_weights_edit"), {**WEIGHTS_FORM, field: 100, "reason": "x"})
+    assert ok.status_code == 302
+    assert getattr(QualityWeights.objects.get(), field) == 100
 
 
 def test_stabilisation_panel_shows_score_and_recompute(client, alice, audrey, shipped_release):
