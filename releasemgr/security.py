@@ -185,15 +185,16 @@ def login_lockout(username: str, ip: str | None = None) -> Lockout:
     return Lockout(locked=until is not None, until=until)
 
 
-def record_login_attempt(username: str, ip: str | None, outcome: str) -> LoginAttempt:
+def record_login_attempt(username: str, ip: str | None, outcome: str, by=None) -> LoginAttempt:
     return LoginAttempt.objects.create(
-        username=normalise_username(username), ip=ip, outcome=outcome
+        username=normalise_username(username), ip=ip, outcome=outcome, by=by
     )
 
 
-def unlock_login(username: str) -> LoginAttempt:
-    """An administrator lifts a lock-out: failures before this no longer count."""
-    return record_login_attempt(username, None, LoginOutcome.UNLOCKED)
+def unlock_login(username: str, by=None) -> LoginAttempt:
+    """An administrator lifts a lock-out: failures before this no longer count. ``by``: who,
+    from the Sign-ins page (None from the command line)."""
+    return record_login_attempt(username, None, LoginOutcome.UNLOCKED, by=by)
 
 
 LOCKED_MESSAGE = (

@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from releasemgr.models_harden import LoginAttempt, LoginOutcome, UserSession
-from releasemgr.security import locked_until, normalise_username, record_login_attempt
+from releasemgr.security import locked_until, normalise_username, unlock_login
 
 JOB_NAME = "security_housekeeping"
 # The most locked usernames the page lists (a spray across thousands of names is summarised).
@@ -144,10 +144,7 @@ def unlock(username: str, by) -> LoginAttempt:
         raise ValueError("Give the username to unlock.")
     if name not in {row.username for row in locked_usernames()}:
         raise ValueError(f"'{name}' is not locked out; nothing to unlock.")
-    attempt = record_login_attempt(name, None, LoginOutcome.UNLOCKED)
-    LoginAttempt.objects.filter(pk=attempt.pk).update(by=by)
-    attempt.by = by
-    return attempt
+    return unlock_login(name, by=by)
 
 
 def retention_days() -> int:

@@ -27,6 +27,7 @@ from releasemgr.web import (
     new_submission,
     paginate,
     remember_submission,
+    render_shown_once,
 )
 
 MANAGE_ALL_TOKENS = "releasemgr.manage_all_tokens"
@@ -289,10 +290,7 @@ class TokenCreateView(TokenAccessMixin, View):
         owner = form.cleaned_data.get("user") or request.user
         token, key = ApiToken.issue(owner, form.cleaned_data["name"], created_by=request.user)
         remember_submission(request, "token", token.pk)
-        response = render(request, "tokens/token_issued.html", {"token": token, "key": key})
-        # The key is in this page only: keep it out of caches and the back/forward cache.
-        response["Cache-Control"] = "no-store"
-        return response
+        return render_shown_once(request, "tokens/token_issued.html", {"token": token, "key": key})
 
 
 class TokenDetailView(TokenAccessMixin, DetailView):

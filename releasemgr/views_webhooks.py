@@ -38,6 +38,7 @@ from releasemgr.web import (
     new_submission,
     paginate,
     remember_submission,
+    render_shown_once,
 )
 
 VIEW_NOTIFICATION = "releasemgr.view_notification"
@@ -282,14 +283,12 @@ class WebhookListView(RoleRequiredMixin, View):
             else:
                 remember_submission(request, "webhook", subscription.pk)
                 # The only time the secret is shown: this response, not a redirect.
-                response = render(
+                return render_shown_once(
                     request,
                     "notifications/webhook_created.html",
                     {"subscription": subscription, "secret": secret},
                     status=201,
                 )
-                response["Cache-Control"] = "no-store"
-                return response
         return self._render(request, form, status=400)
 
 
@@ -387,13 +386,11 @@ class WebhookRotateView(RoleRequiredMixin, View):
             return redirect(subscription)
         secret = webhooks.rotate_secret(subscription, request.user)
         remember_submission(request, "webhook-rotate", subscription.pk)
-        response = render(
+        return render_shown_once(
             request,
             "notifications/webhook_created.html",
             {"subscription": subscription, "secret": secret, "rotated": True},
         )
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 class WebhookPingView(RoleRequiredMixin, View):

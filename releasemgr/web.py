@@ -8,6 +8,7 @@ from datetime import date, datetime
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.paginator import Paginator
 from django.db import models
+from django.shortcuts import render
 
 
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -51,6 +52,14 @@ def remember_submission(request, scope: str, pk: int) -> None:
     done = dict(list(request.session.get(key, {}).items())[-(_REMEMBERED - 1) :])
     done[nonce[:64]] = pk
     request.session[key] = done
+
+
+def render_shown_once(request, template: str, context: dict, status: int = 200):
+    """The page that shows a secret its one time: kept out of caches and the back/forward
+    cache (``no-store``)."""
+    response = render(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def is_htmx(request) -> bool:

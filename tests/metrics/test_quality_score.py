@@ -516,38 +516,6 @@ def test_quality_page_bad_filters_show_the_message_and_write_nothing(
     assert after == before
 
 
-def test_release_manager_edits_weights_with_reason_and_history(client, alice, carol, db):
-    url = reverse("quality_weights_edit")
-    client.force_login(carol)
-    assert client.post(url, {"ticket_points": 1}).status_code == 403
-    client.force_login(alice)
-    form = {
-        "ticket_points": 10,
-        "ticket_cap": 40,
-        "incident_critical_points": 25,
-        "incident_high_points": 15,
-        "incident_medium_points": 8,
-        "incident_low_points": 3,
-        "incident_cap": 50,
-        "kpi_alert_points": 5,
-        "kpi_alert_cap": 20,
-        "feedback_points": 3,
-        "feedback_cap": 15,
-        "production_failure_points": 20,
-        "production_failure_cap": 40,
-    }
-    missing_reason = client.post(url, form)
-    assert missing_reason.status_code == 400
-    assert not QualityWeights.objects.exists()
-    negative = client.post(url, {**form, "ticket_points": -1, "reason": "x"})
-    assert negative.status_code == 400
-    assert not QualityWeights.objects.exists()
-    assert client.post(url, {**form, "reason": "tickets hurt more"}).status_code == 302
-    weights = QualityWeights.objects.get()
-    assert weights.ticket_points == 10
-    assert weights.history.first().history_change_reason == "tickets hurt more"
-
-
 WEIGHTS_FORM = {
     "ticket_points": 10,
     "ticket_cap": 40,
@@ -563,6 +531,24 @@ WEIGHTS_FORM = {
     "production_failure_points": 20,
     "production_failure_cap": 40,
 }
+
+
+def test_release_manager_edits_weights_with_reason_and_history(client, alice, carol, db):
+    url = reverse("quality_weights_edit")
+    client.force_login(carol)
+    assert client.post(url, {"ticket_points": 1}).status_code == 403
+    client.force_login(alice)
+    form = WEIGHTS_FORM
+    missing_reason = client.post(url, form)
+    assert missing_reason.status_code == 400
+    assert not QualityWeights.objects.exists()
+    negative = client.post(url, {**form, "ticket_points": -1, "reason": "x"})
+    assert negative.status_code == 400
+    assert not QualityWeights.objects.exists()
+    assert client.post(url, {**form, "reason": "tickets hurt more"}).status_code == 302
+    weights = QualityWeights.objects.get()
+    assert weights.ticket_points == 10
+    assert weights.history.first().history_change_reason == "tickets hurt more"
 
 
 def test_weights_form_speaks_the_quality_pages_words(client, alice, db):
